@@ -1,0 +1,28 @@
+"""The JSON API: one NinjaAPI composed from each domain's router. OpenAPI at /api/openapi.json."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import NinjaAPI
+
+from civitas.geo.api import router as geo_router
+from civitas.kit.errors import CivitasError
+from civitas.matters.api import router as matters_router
+from civitas.org.api import router as org_router
+from civitas.org.auth import API_AUTH
+
+api = NinjaAPI(
+    title="Civitas API",
+    version="1",
+    description="Municipal social governance: the city model, people and the audit chain.",
+    auth=API_AUTH,
+    urls_namespace="api",
+)
+api.add_router("/", geo_router, tags=["city model"])
+api.add_router("/", matters_router, tags=["matters"])
+api.add_router("/", org_router, tags=["organisation"])
+
+
+@api.exception_handler(CivitasError)
+def civitas_error(request: HttpRequest, exc: CivitasError) -> HttpResponse:
+    return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)

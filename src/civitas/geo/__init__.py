@@ -1,0 +1,1 @@
+"""Jurisdictions, their boundaries, locate() and the gazetteer."""

@@ -1,0 +1,124 @@
+"""Settings read once from the environment and validated before Django starts.
+
+Every problem is collected and reported together, naming the variable and what to do.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+INSECURE_KEYS = frozenset({"", "changeme", "secret", "django-insecure", "insecure"})
+DEV_SECRET_KEY = "civitas-development-only-key-never-use-in-production"  # noqa: S105
+LANGUAGES = ("en", "zh-hans")
+
+
+class ConfigError(Exception):
+    """The environment does not describe a runnable Civitas."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(
+            "Civitas cannot start; fix these environment variables:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+@dataclass(frozen=True)
+class Config:
+    debug: bool
+    secret_key: str
+    database_url: str
+    allowed_hosts: tuple[str, ...]
+    time_zone: str
+    language_code: str
+    data_dir: Path | None
+    var_dir: Path
+    audit_key: str = field(repr=False, default="")
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def load(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Config:
+    env = dict(os.environ if environ is None else environ)
+    cwd = cwd or Path.cwd()
+    problems: list[str] = []
+    debug = _truthy(env.get("CIVITAS_DEBUG"))
+
+    var_dir = Path(env.get("CIVITAS_VAR", str(cwd / "var")))
+
+    secret_key = env.get("SECRET_KEY", "")
+    if not secret_key:
+        if debug:
+            secret_key = DEV_SECRET_KEY
+        else:
+            problems.append(
+                "SECRET_KEY is not set. Set it to a long random value "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(50))'), "
+                "or set CIVITAS_DEBUG=1 for local development."
+            )
+    elif not debug and (
+        secret_key.lower() in INSECURE_KEYS
+        or secret_key.startswith("django-insecure")
+        or secret_key == DEV_SECRET_KEY
+        or len(secret_key) < 32
+        or len(set(secret_key)) < 5
+    ):
+        problems.append(
+            "SECRET_KEY is insecure (shorter than 32 characters, too few distinct characters, "
+            "or a well-known value). Generate a random one, or set CIVITAS_DEBUG=1 for development."
+        )
+
+    default_db = f"sqlite:///{(var_dir / 'civitas.sqlite3').resolve()}"
+    database_url = env.get("DATABASE_URL") or default_db
+    if not database_url.startswith(("sqlite://", "postgres://", "postgresql://")):
+        problems.append(
+            f"DATABASE_URL={database_url!r} is not supported: use sqlite:///PATH "
+            "or postgresql://USER@HOST:PORT/NAME."
+        )
+
+    hosts_raw = env.get("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+    allowed_hosts = tuple(h.strip() for h in hosts_raw.split(",") if h.strip())
+    if not allowed_hosts:
+        problems.append("ALLOWED_HOSTS is empty: list the host names this server answers to.")
+    if "*" in allowed_hosts and not debug:
+        problems.append("ALLOWED_HOSTS contains '*': name the real hosts in production.")
+
+    time_zone = env.get("TIME_ZONE", "Asia/Shanghai")
+    try:
+        ZoneInfo(time_zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"TIME_ZONE={time_zone!r} is not a known IANA zone (e.g. Asia/Shanghai).")
+
+    language_code = env.get("LANGUAGE_CODE", "en").strip().lower()
+    if language_code == "zh-cn":
+        language_code = "zh-hans"
+    if language_code not in LANGUAGES:
+        problems.append(f"LANGUAGE_CODE={language_code!r} must be one of: {', '.join(LANGUAGES)}.")
+
+    data_dir: Path | None
+    if env.get("CIVITAS_DATA"):
+        data_dir = Path(env["CIVITAS_DATA"])
+        if not data_dir.is_dir():
+            problems.append(f"CIVITAS_DATA={str(data_dir)!r} is not a folder.")
+    else:
+        candidate = (cwd / ".." / "shared" / "data").resolve()
+        data_dir = candidate if candidate.is_dir() else None
+
+    if problems:
+        raise ConfigError(problems)
+    return Config(
+        debug=debug,
+        secret_key=secret_key,
+        database_url=database_url,
+        allowed_hosts=allowed_hosts,
+        time_zone=time_zone,
+        language_code=language_code,
+        data_dir=data_dir,
+        var_dir=var_dir,
+        audit_key=env.get("CIVITAS_AUDIT_KEY", ""),
+    )

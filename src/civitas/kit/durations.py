@@ -1,0 +1,32 @@
+"""Deadline durations as written in catalogues: ``30m``, ``2h``, ``7d``, ``15wd``."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|wd)\s*$")
+UNITS = {"m": "minutes", "h": "hours", "d": "calendar days", "wd": "working days"}
+
+
+@dataclass(frozen=True)
+class Duration:
+    amount: float
+    unit: str  # m, h, d or wd
+
+    def __str__(self) -> str:
+        amount = int(self.amount) if self.amount == int(self.amount) else self.amount
+        return f"{amount}{self.unit}"
+
+
+def parse(text: str) -> Duration:
+    m = _PATTERN.match(str(text))
+    if not m:
+        raise ValueError(
+            f"{text!r} is not a duration: write a number and a unit, "
+            "m (minutes), h (hours), d (days) or wd (working days), e.g. 24h or 15wd"
+        )
+    amount = float(m.group(1))
+    if amount <= 0:
+        raise ValueError(f"{text!r}: a duration must be positive")
+    return Duration(amount, m.group(2))

@@ -1,0 +1,1 @@
+"""The matters catalogue: what residents appeal about, with deadlines and responsible types."""

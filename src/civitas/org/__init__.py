@@ -1,0 +1,1 @@
+"""Units, people, roles, memberships, API keys, the responsibility list and access scoping."""

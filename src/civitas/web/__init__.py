@@ -1,0 +1,1 @@
+"""Pages: base templates, static files, and pages that compose several domains."""

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import factories
+
+
+@pytest.fixture
+def city(db: Any) -> dict[str, Any]:
+    """A small nested test city (see tests.factories.small_city)."""
+    from civitas.geo.locate import index
+
+    made = factories.small_city()
+    index.invalidate()
+    return made
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real data folder; tests needing it skip cleanly where it is absent."""
+    from django.conf import settings
+
+    path = settings.CIVITAS_DATA
+    if path is None or not Path(path).is_dir():
+        pytest.skip("real data folder not found (set CIVITAS_DATA or place ../shared/data)")
+    return Path(path)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_indexes() -> Any:
+    from civitas.geo.locate import index
+
+    index.invalidate()
+    yield
+    index.invalidate()
+
