@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+
 from civitas.kit import config as _config
 
 CONFIG = _config.load()
@@ -68,8 +69,8 @@ TEMPLATES = [
     },
 ]
 
-if CONFIG.database_url.startswith("sqlite"):
-    CONFIG.var_dir.mkdir(parents=True, exist_ok=True)
+# var/ holds the SQLite database and collected static files; make it on first start.
+(CONFIG.var_dir / "static").mkdir(parents=True, exist_ok=True)
 DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["CONN_MAX_AGE"] = 0

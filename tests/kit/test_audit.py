@@ -15,8 +15,15 @@ from civitas.kit.models import AuditEntry, AuditHead
 def _write(n: int) -> None:
     with transaction.atomic():
         for i in range(n):
-            audit.record(actor="test", action="thing.update", object_type="test.thing",
-                         object_id=i, before={"v": i}, after={"v": i + 1}, reason=f"r{i}")
+            audit.record(
+                actor="test",
+                action="thing.update",
+                object_type="test.thing",
+                object_id=i,
+                before={"v": i},
+                after={"v": i + 1},
+                reason=f"r{i}",
+            )
 
 
 def _verify_exit() -> tuple[int, str]:
@@ -72,8 +79,14 @@ class TestAuditChain:
             AuditEntry.objects.filter(pk=e.pk).update(seq=e.seq + 1)
         prev = AuditEntry.objects.get(seq=2)
         fields: dict[str, Any] = {
-            "seq": 3, "at": prev.at, "actor": "intruder", "action": "thing.update",
-            "object_type": "test.thing", "object_id": "x", "summary": {}, "reason": "",
+            "seq": 3,
+            "at": prev.at,
+            "actor": "intruder",
+            "action": "thing.update",
+            "object_type": "test.thing",
+            "object_id": "x",
+            "summary": {},
+            "reason": "",
             "prev_hash": prev.entry_hash,
         }
         AuditEntry.objects.create(**fields, entry_hash=audit.compute_hash(**fields))
@@ -88,7 +101,8 @@ class TestAuditChain:
         _write(2)
         e = AuditEntry.objects.get(seq=2)
         AuditEntry.objects.filter(pk=e.pk).update(
-            actor="forger", entry_hash=hashlib.sha256(b"forged").hexdigest())
+            actor="forger", entry_hash=hashlib.sha256(b"forged").hexdigest()
+        )
         assert audit.verify().first_bad_seq == 2
 
 
@@ -102,24 +116,39 @@ def test_record_outside_transaction_is_refused() -> None:
 @pytest.mark.django_db(transaction=True)
 def test_cli_exit_codes(tmp_path: Any) -> None:
     """The real console script, in a separate process, on a database file of its own."""
-    env = {"CIVITAS_DEBUG": "1", "DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3",
-           "PATH": "/usr/bin:/bin"}
+    env = {
+        "CIVITAS_DEBUG": "1",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/a.sqlite3",
+        "PATH": "/usr/bin:/bin",
+    }
     exe = [sys.executable, "-m", "civitas"]
     subprocess.run([*exe, "migrate", "-v", "0"], env=env, check=True, cwd=tmp_path)
-    code = ("from django.db import transaction\nfrom civitas.kit import audit\n"
-            "with transaction.atomic():\n"
-            "    [audit.record(actor='t', action='a', object_type='t', object_id=i)"
-            " for i in range(3)]\n")
+    code = (
+        "from django.db import transaction\nfrom civitas.kit import audit\n"
+        "with transaction.atomic():\n"
+        "    [audit.record(actor='t', action='a', object_type='t', object_id=i)"
+        " for i in range(3)]\n"
+    )
     subprocess.run([*exe, "shell", "-c", code], env=env, check=True, cwd=tmp_path)
-    ok = subprocess.run([*exe, "audit", "verify"], env=env, cwd=tmp_path,
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [*exe, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     assert "3 entries verified" in ok.stdout
-    subprocess.run([*exe, "shell", "-c",
-                    "from civitas.kit.models import AuditEntry;"
-                    "AuditEntry.objects.filter(seq=2).update(action='b')"],
-                   env=env, check=True, cwd=tmp_path)
-    bad = subprocess.run([*exe, "audit", "verify"], env=env, cwd=tmp_path,
-                         capture_output=True, text=True)
+    subprocess.run(
+        [
+            *exe,
+            "shell",
+            "-c",
+            "from civitas.kit.models import AuditEntry;"
+            "AuditEntry.objects.filter(seq=2).update(action='b')",
+        ],
+        env=env,
+        check=True,
+        cwd=tmp_path,
+    )
+    bad = subprocess.run(
+        [*exe, "audit", "verify"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
     assert bad.returncode == 1
     assert "#2" in bad.stderr

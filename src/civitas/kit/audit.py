@@ -93,7 +93,7 @@ def record(
     summary = json.loads(_canonical(summary))
     at = clock.now()
     seq = head.last_seq + 1
-    fields = {
+    fields: dict[str, Any] = {
         "seq": seq,
         "at": at,
         "actor": actor_label(actor)[:120],
@@ -134,19 +134,29 @@ def verify() -> VerifyResult:
         if entry.seq != expected_seq:
             kind = "removed" if entry.seq > expected_seq else "inserted or renumbered"
             return VerifyResult(
-                False, checked, expected_seq,
+                False,
+                checked,
+                expected_seq,
                 f"entry #{expected_seq} is missing (next is #{entry.seq}): an entry was {kind}",
             )
         if entry.prev_hash != prev_hash:
             return VerifyResult(
-                False, checked, entry.seq,
+                False,
+                checked,
+                entry.seq,
                 f"entry #{entry.seq} does not link to entry #{entry.seq - 1}: "
                 "an entry was inserted or replaced",
             )
         recomputed = compute_hash(
-            seq=entry.seq, at=entry.at, actor=entry.actor, action=entry.action,
-            object_type=entry.object_type, object_id=entry.object_id, summary=entry.summary,
-            reason=entry.reason, prev_hash=entry.prev_hash,
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            action=entry.action,
+            object_type=entry.object_type,
+            object_id=entry.object_id,
+            summary=entry.summary,
+            reason=entry.reason,
+            prev_hash=entry.prev_hash,
         )
         if not hmac.compare_digest(recomputed, entry.entry_hash):
             return VerifyResult(
@@ -158,7 +168,9 @@ def verify() -> VerifyResult:
     last_hash = head.last_hash if head else GENESIS
     if last_seq != checked or last_hash != prev_hash:
         return VerifyResult(
-            False, checked, checked + 1 if last_seq > checked else last_seq,
+            False,
+            checked,
+            checked + 1 if last_seq > checked else last_seq,
             f"the chain ends at #{checked} but its head records #{last_seq}: "
             "entries were removed from the end or the head was altered",
         )

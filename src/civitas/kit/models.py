@@ -41,3 +41,6 @@ class AuditHead(models.Model):
 
     class Meta:
         verbose_name = _("audit chain head")
+
+    def __str__(self) -> str:
+        return f"#{self.last_seq}"

@@ -33,10 +33,16 @@ M = TypeVar("M", bound=Model)
 
 # Roles whose scope is the whole subtree of their unit's jurisdiction when the unit is a
 # centre or a government office; in any other unit they see that unit (and its children).
-AREA_ROLES = frozenset({
-    Role.DISPATCHER, Role.HOTLINE_OPERATOR, Role.ANALYST, Role.ADMINISTRATOR, Role.AUDITOR,
-    Role.UNIT_LEADER,
-})
+AREA_ROLES = frozenset(
+    {
+        Role.DISPATCHER,
+        Role.HOTLINE_OPERATOR,
+        Role.ANALYST,
+        Role.ADMINISTRATOR,
+        Role.AUDITOR,
+        Role.UNIT_LEADER,
+    }
+)
 AREA_UNIT_KINDS = frozenset({UnitKind.CENTRE, UnitKind.GOVERNMENT, UnitKind.GRID_TEAM})
 STAFF_ROLES = frozenset(Role.values) - {Role.RESIDENT}
 
@@ -116,19 +122,26 @@ def _compute_scope(actor: Any) -> Scope:
             # A key that acts for no unit may read public reference data only.
             return Scope(actions=actions & {"reference.read"})
         unit = Unit.objects.select_related("jurisdiction").get(pk=actor.unit_id)
-        paths, ids = _scope_for_unit(unit, Role.DISPATCHER)
-        return Scope(paths=_minimal_paths(paths), unit_ids=frozenset(ids), actions=actions)
+        key_paths, key_units = _scope_for_unit(unit, Role.DISPATCHER)
+        return Scope(
+            paths=_minimal_paths(key_paths), unit_ids=frozenset(key_units), actions=actions
+        )
     user: User = actor
     if not user.is_active:
         return NOBODY
     if user.is_superuser:
-        return Scope(everything=True, user_id=user.pk, roles=frozenset(Role.values),
-                     actions=frozenset(PERMISSIONS))
+        return Scope(
+            everything=True,
+            user_id=user.pk,
+            roles=frozenset(Role.values),
+            actions=frozenset(PERMISSIONS),
+        )
     paths: list[str] = []
     unit_ids: set[int] = set()
     roles: set[str] = set()
     memberships = Membership.objects.filter(user=user, active=True).select_related(
-        "unit__jurisdiction")
+        "unit__jurisdiction"
+    )
     for m in memberships:
         roles.add(m.role)
         if m.unit is not None and m.unit.active:
@@ -138,8 +151,13 @@ def _compute_scope(actor: Any) -> Scope:
     if not roles:
         roles.add(Role.RESIDENT)
     actions = frozenset(a for a, allowed in PERMISSIONS.items() if roles & allowed)
-    return Scope(paths=_minimal_paths(paths), unit_ids=frozenset(unit_ids), user_id=user.pk,
-                 roles=frozenset(roles), actions=actions)
+    return Scope(
+        paths=_minimal_paths(paths),
+        unit_ids=frozenset(unit_ids),
+        user_id=user.pk,
+        roles=frozenset(roles),
+        actions=actions,
+    )
 
 
 def is_key_usable(key: ApiKey) -> bool:
@@ -162,24 +180,32 @@ def can(actor: Any, action: str, *, path: str | None = None) -> bool:
 
 def require(actor: Any, action: str, *, path: str | None = None) -> Scope:
     if not can(actor, action, path=path):
-        raise Forbidden(f"you may not {action.replace('.', ' ')} here",
-                        code="forbidden", details={"action": action})
+        raise Forbidden(
+            f"you may not {action.replace('.', ' ')} here",
+            code="forbidden",
+            details={"action": action},
+        )
     return scope_of(actor)
 
 
 # -- row-level reading ----------------------------------------------------------------------
 
 Rule = Callable[[Scope], Q]
-_READ_RULES: dict[type[Model], tuple[str, Rule]] = {}
+_READ_RULES: dict[type[Model], tuple[str | None, Rule]] = {}
 
 
-def register(model: type[Model], action: str, rule: Rule) -> None:
-    """Declare how rows of ``model`` are scoped. Domain apps call this from AppConfig.ready."""
+def register(model: type[Model], action: str | None, rule: Rule) -> None:
+    """Declare how rows of ``model`` are scoped. Domain apps call this from AppConfig.ready.
+
+    Without ``action`` in the actor's scope nothing is readable; ``action=None`` leaves the
+    whole decision to ``rule`` (people always see their own record).
+    """
     _READ_RULES[model] = (action, rule)
 
 
-def path_rule(path_field: str, unit_field: str | None = None,
-              owner_field: str | None = None) -> Rule:
+def path_rule(
+    path_field: str, unit_field: str | None = None, owner_field: str | None = None
+) -> Rule:
     """The common shape: inside a jurisdiction subtree, or of one's units, or one's own."""
 
     def rule(scope: Scope) -> Q:
@@ -202,7 +228,7 @@ def readable(actor: Any, queryset: QuerySet[M]) -> QuerySet[M]:
         raise LookupError(f"{model.__name__} has no access rule; register one in org.access")
     action, rule = _READ_RULES[model]
     scope = scope_of(actor)
-    if action not in scope.actions:
+    if action is not None and action not in scope.actions:
         return queryset.none()
     if scope.everything:
         return queryset
@@ -211,11 +237,20 @@ def readable(actor: Any, queryset: QuerySet[M]) -> QuerySet[M]:
 
 def _people_rule(scope: Scope) -> Q:
     q = Q(pk=scope.user_id) if scope.user_id else Q(pk__in=[])
+    if "people.read" not in scope.actions:
+        return q
     for p in scope.paths:
         q |= Q(memberships__unit__jurisdiction__path__startswith=p, memberships__active=True)
     if scope.unit_ids:
         q |= Q(memberships__unit_id__in=scope.unit_ids, memberships__active=True)
     return q
+
+
+def _membership_rule(scope: Scope) -> Q:
+    own = Q(user_id=scope.user_id) if scope.user_id else Q(pk__in=[])
+    if "people.read" not in scope.actions:
+        return own
+    return own | path_rule("unit__jurisdiction__path", unit_field="unit_id")(scope)
 
 
 def _rules_rule(scope: Scope) -> Q:
@@ -234,8 +269,7 @@ def _rules_rule(scope: Scope) -> Q:
 def register_defaults() -> None:
     register(Jurisdiction, "reference.read", lambda scope: Q())
     register(Unit, "units.read", path_rule("jurisdiction__path", unit_field="pk"))
-    register(User, "people.read", _people_rule)
-    register(Membership, "people.read",
-             path_rule("unit__jurisdiction__path", unit_field="unit_id", owner_field="user_id"))
+    register(User, None, _people_rule)
+    register(Membership, None, _membership_rule)
     register(ResponsibilityRule, "responsibility.read", _rules_rule)
     register(ApiKey, "apikey.manage", path_rule("unit__jurisdiction__path"))

@@ -57,7 +57,8 @@ def get_unit(request: HttpRequest, code: str) -> Unit:
 @paginate(LimitOffsetPagination)
 def list_people(request: HttpRequest, search: str = "") -> object:
     return selectors.people(request.auth, search=search).prefetch_related(  # type: ignore[attr-defined]
-        "memberships__unit")
+        "memberships__unit"
+    )
 
 
 @router.get("/responsibilities", response=list[ResponsibilityOut])

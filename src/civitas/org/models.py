@@ -57,18 +57,27 @@ class User(AbstractUser):
 
 class Unit(models.Model):
     code = models.CharField(_("code"), max_length=60, unique=True)
-    city = models.CharField(_("city"), max_length=40, db_index=True,
-                            help_text=_("Root jurisdiction code of the city."))
+    city = models.CharField(
+        _("city"), max_length=40, db_index=True, help_text=_("Root jurisdiction code of the city.")
+    )
     kind = models.CharField(_("kind"), max_length=30, choices=UnitKind.choices)
-    department_type = models.CharField(_("department type"), max_length=30, blank=True,
-                                       choices=DepartmentType.choices)
+    department_type = models.CharField(
+        _("department type"), max_length=30, blank=True, choices=DepartmentType.choices
+    )
     name_en = models.CharField(_("name (English)"), max_length=200)
     name_zh = models.CharField(_("name (Chinese)"), max_length=200)
     aliases = models.JSONField(_("aliases"), default=list, blank=True)
-    jurisdiction = models.ForeignKey(Jurisdiction, on_delete=models.PROTECT,
-                                     related_name="units", verbose_name=_("jurisdiction"))
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="children", verbose_name=_("parent unit"))
+    jurisdiction = models.ForeignKey(
+        Jurisdiction, on_delete=models.PROTECT, related_name="units", verbose_name=_("jurisdiction")
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent unit"),
+    )
     phone = models.CharField(_("duty phone"), max_length=40, blank=True)
     active = models.BooleanField(_("active"), default=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
@@ -90,10 +99,17 @@ class Unit(models.Model):
 class Membership(models.Model):
     """A person's role, in a unit (staff) or on their own (residents)."""
 
-    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships",
-                             verbose_name=_("person"))
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.CASCADE,
-                             related_name="memberships", verbose_name=_("unit"))
+    user = models.ForeignKey(
+        User, on_delete=models.CASCADE, related_name="memberships", verbose_name=_("person")
+    )
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="memberships",
+        verbose_name=_("unit"),
+    )
     role = models.CharField(_("role"), max_length=30, choices=Role.choices)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -118,17 +134,31 @@ class ResponsibilityRule(models.Model):
     """
 
     city = models.CharField(_("city"), max_length=40, db_index=True)
-    matter = models.ForeignKey(Matter, on_delete=models.PROTECT, related_name="rules",
-                               verbose_name=_("matter"))
-    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="rules",
-                              verbose_name=_("level"))
-    jurisdiction = models.ForeignKey(Jurisdiction, null=True, blank=True,
-                                     on_delete=models.PROTECT, related_name="rules",
-                                     verbose_name=_("only within"))
-    unit_type = models.CharField(_("responsible department type"), max_length=30, blank=True,
-                                 choices=DepartmentType.choices)
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="rules", verbose_name=_("responsible unit"))
+    matter = models.ForeignKey(
+        Matter, on_delete=models.PROTECT, related_name="rules", verbose_name=_("matter")
+    )
+    level = models.ForeignKey(
+        Level, on_delete=models.PROTECT, related_name="rules", verbose_name=_("level")
+    )
+    jurisdiction = models.ForeignKey(
+        Jurisdiction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        verbose_name=_("only within"),
+    )
+    unit_type = models.CharField(
+        _("responsible department type"), max_length=30, blank=True, choices=DepartmentType.choices
+    )
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="rules",
+        verbose_name=_("responsible unit"),
+    )
     city_coordinates = models.BooleanField(_("reserved to the city centre"), default=False)
     note = models.TextField(_("note"), blank=True)
     version = models.PositiveIntegerField(_("version"), default=1)
@@ -154,8 +184,7 @@ class ResponsibilityRule(models.Model):
 class ResponsibilityRevision(models.Model):
     """Who changed a responsibility entry, when, why, and what it said afterwards."""
 
-    rule = models.ForeignKey(ResponsibilityRule, on_delete=models.PROTECT,
-                             related_name="revisions")
+    rule = models.ForeignKey(ResponsibilityRule, on_delete=models.PROTECT, related_name="revisions")
     version = models.PositiveIntegerField(_("version"))
     actor = models.CharField(_("changed by"), max_length=120)
     at = models.DateTimeField(_("changed at"))
@@ -170,6 +199,9 @@ class ResponsibilityRevision(models.Model):
             models.UniqueConstraint(fields=["rule", "version"], name="uniq_rule_version"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.rule_id} v{self.version}"
+
 
 class ApiKey(models.Model):
     """A machine client's key: only its SHA-256 is stored; it acts within its unit's scope."""
@@ -178,8 +210,14 @@ class ApiKey(models.Model):
     prefix = models.CharField(_("prefix"), max_length=12, unique=True)
     key_hash = models.CharField(_("key hash"), max_length=64, unique=True, editable=False)
     scopes = models.JSONField(_("scopes"), default=list, blank=True)
-    unit = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.PROTECT,
-                             related_name="api_keys", verbose_name=_("acts for unit"))
+    unit = models.ForeignKey(
+        Unit,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        verbose_name=_("acts for unit"),
+    )
     created_by = models.CharField(_("created by"), max_length=120, blank=True)
     created_at = models.DateTimeField(_("created"))
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True)

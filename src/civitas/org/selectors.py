@@ -13,8 +13,9 @@ from civitas.org.models import ApiKey, Membership, ResponsibilityRule, Unit, Use
 def units(actor: Any, *, search: str = "", kind: str = "", city: str = "") -> QuerySet[Unit]:
     qs = readable(actor, Unit.objects.select_related("jurisdiction", "parent"))
     if search:
-        qs = qs.filter(Q(name_en__icontains=search) | Q(name_zh__icontains=search)
-                       | Q(code__icontains=search))
+        qs = qs.filter(
+            Q(name_en__icontains=search) | Q(name_zh__icontains=search) | Q(code__icontains=search)
+        )
     if kind:
         qs = qs.filter(kind=kind)
     if city:
@@ -34,10 +35,12 @@ def memberships(actor: Any, *, user: User | None = None) -> QuerySet[Membership]
     return qs.filter(user=user) if user is not None else qs
 
 
-def responsibilities(actor: Any, *, city: str = "", matter: str = "") -> QuerySet[
-        ResponsibilityRule]:
-    qs = readable(actor, ResponsibilityRule.objects.select_related(
-        "matter", "level", "jurisdiction", "unit"))
+def responsibilities(
+    actor: Any, *, city: str = "", matter: str = ""
+) -> QuerySet[ResponsibilityRule]:
+    qs = readable(
+        actor, ResponsibilityRule.objects.select_related("matter", "level", "jurisdiction", "unit")
+    )
     if city:
         qs = qs.filter(city=city)
     if matter:

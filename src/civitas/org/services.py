@@ -31,9 +31,15 @@ KEY_PREFIX = "cvt_"
 
 def _unit_snapshot(u: Unit) -> dict[str, Any]:
     return {
-        "code": u.code, "city": u.city, "kind": u.kind, "department_type": u.department_type,
-        "name_en": u.name_en, "name_zh": u.name_zh, "aliases": u.aliases,
-        "jurisdiction": u.jurisdiction.code, "parent": u.parent.code if u.parent else None,
+        "code": u.code,
+        "city": u.city,
+        "kind": u.kind,
+        "department_type": u.department_type,
+        "name_en": u.name_en,
+        "name_zh": u.name_zh,
+        "aliases": u.aliases,
+        "jurisdiction": u.jurisdiction.code,
+        "parent": u.parent.code if u.parent else None,
         "active": u.active,
     }
 
@@ -56,13 +62,13 @@ def save_unit(
 ) -> Unit:
     code = (code or "").strip()
     if not code or len(code) > 60:
-        raise InvalidInput(f"unit code {code!r} must be 1-60 characters",
-                           details={"field": "code"})
+        raise InvalidInput(f"unit code {code!r} must be 1-60 characters", details={"field": "code"})
     if kind not in UnitKind.values:
         raise InvalidInput(f"unknown unit kind {kind!r}", details={"field": "kind"})
     if department_type and department_type not in DepartmentType.values:
-        raise InvalidInput(f"unknown department type {department_type!r}",
-                           details={"field": "department_type"})
+        raise InvalidInput(
+            f"unknown department type {department_type!r}", details={"field": "department_type"}
+        )
     unit = Unit.objects.filter(code=code).select_related("jurisdiction", "parent").first()
     before = _unit_snapshot(unit) if unit else None
     unit = unit or Unit(code=code)
@@ -75,14 +81,21 @@ def save_unit(
     unit.save()
     after = _unit_snapshot(unit)
     if audit_it and before != after:
-        audit.record(actor=actor, action="unit.create" if before is None else "unit.update",
-                     object_type="org.unit", object_id=code, before=before, after=after,
-                     reason=reason)
+        audit.record(
+            actor=actor,
+            action="unit.create" if before is None else "unit.update",
+            object_type="org.unit",
+            object_id=code,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     return unit
 
 
-def add_membership(*, actor: Any, user: User, role: str, unit: Unit | None = None,
-                   reason: str = "") -> Membership:
+def add_membership(
+    *, actor: Any, user: User, role: str, unit: Unit | None = None, reason: str = ""
+) -> Membership:
     if role not in Role.values:
         raise InvalidInput(f"unknown role {role!r}", details={"field": "role"})
     if role != Role.RESIDENT and unit is None:
@@ -93,21 +106,31 @@ def add_membership(*, actor: Any, user: User, role: str, unit: Unit | None = Non
         membership.save(update_fields=["active"])
         created = True
     if created:
-        audit.record(actor=actor, action="membership.grant", object_type="org.membership",
-                     object_id=membership.pk,
-                     after={"user": user.username, "role": role,
-                            "unit": unit.code if unit else None}, reason=reason)
+        audit.record(
+            actor=actor,
+            action="membership.grant",
+            object_type="org.membership",
+            object_id=membership.pk,
+            after={"user": user.username, "role": role, "unit": unit.code if unit else None},
+            reason=reason,
+        )
     return membership
 
 
 # -- responsibility list ---------------------------------------------------------------------
 
+
 def _rule_snapshot(rule: ResponsibilityRule) -> dict[str, Any]:
     return {
-        "city": rule.city, "matter": rule.matter.code, "level": rule.level.code,
+        "city": rule.city,
+        "matter": rule.matter.code,
+        "level": rule.level.code,
         "jurisdiction": rule.jurisdiction.code if rule.jurisdiction else None,
-        "unit_type": rule.unit_type, "unit": rule.unit.code if rule.unit else None,
-        "city_coordinates": rule.city_coordinates, "note": rule.note, "active": rule.active,
+        "unit_type": rule.unit_type,
+        "unit": rule.unit.code if rule.unit else None,
+        "city_coordinates": rule.city_coordinates,
+        "note": rule.note,
+        "active": rule.active,
     }
 
 
@@ -130,17 +153,17 @@ def save_responsibility(
     if not (reason or "").strip():
         raise InvalidInput("say why the responsibility list changes", details={"field": "reason"})
     if not unit_type and unit is None:
-        raise InvalidInput("name a responsible department type or a unit",
-                           details={"field": "unit_type"})
+        raise InvalidInput(
+            "name a responsible department type or a unit", details={"field": "unit_type"}
+        )
     if unit_type and unit_type not in DepartmentType.values:
-        raise InvalidInput(f"unknown department type {unit_type!r}",
-                           details={"field": "unit_type"})
+        raise InvalidInput(f"unknown department type {unit_type!r}", details={"field": "unit_type"})
     if jurisdiction is not None and jurisdiction.root_code != city:
-        raise InvalidInput(f"{jurisdiction.code} is not in the city {city}",
-                           details={"field": "jurisdiction"})
+        raise InvalidInput(
+            f"{jurisdiction.code} is not in the city {city}", details={"field": "jurisdiction"}
+        )
     if unit is not None and unit.city != city:
-        raise InvalidInput(f"unit {unit.code} is not in the city {city}",
-                           details={"field": "unit"})
+        raise InvalidInput(f"unit {unit.code} is not in the city {city}", details={"field": "unit"})
     before = _rule_snapshot(rule) if rule and rule.pk else None
     if rule is None:
         rule = ResponsibilityRule(version=0)
@@ -152,43 +175,77 @@ def save_responsibility(
         return rule
     rule.version = (rule.version or 0) + 1
     rule.save()
-    ResponsibilityRevision.objects.create(rule=rule, version=rule.version,
-                                          actor=audit.actor_label(actor), at=clock.now(),
-                                          reason=reason, snapshot=after)
-    audit.record(actor=actor, action="responsibility.create" if before is None
-                 else "responsibility.update", object_type="org.responsibility",
-                 object_id=rule.pk, before=before, after=after, reason=reason)
+    ResponsibilityRevision.objects.create(
+        rule=rule,
+        version=rule.version,
+        actor=audit.actor_label(actor),
+        at=clock.now(),
+        reason=reason,
+        snapshot=after,
+    )
+    audit.record(
+        actor=actor,
+        action="responsibility.create" if before is None else "responsibility.update",
+        object_type="org.responsibility",
+        object_id=rule.pk,
+        before=before,
+        after=after,
+        reason=reason,
+    )
     return rule
 
 
 # -- API keys ----------------------------------------------------------------------------------
 
+
 def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_api_key(*, actor: Any, name: str, scopes: list[str], unit: Unit | None = None,
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+def create_api_key(
+    *,
+    actor: Any,
+    name: str,
+    scopes: list[str],
+    unit: Unit | None = None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
     """Make a key; the clear key is returned once and never stored."""
     from civitas.org.access import API_KEY_SCOPES
 
     unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
     if unknown:
-        raise InvalidInput(f"unknown scopes {unknown}; known: {sorted(API_KEY_SCOPES)}",
-                           details={"field": "scopes"})
+        raise InvalidInput(
+            f"unknown scopes {unknown}; known: {sorted(API_KEY_SCOPES)}",
+            details={"field": "scopes"},
+        )
     if not name.strip():
         raise InvalidInput("an API key needs a name", details={"field": "name"})
     secret = secrets.token_urlsafe(32)
     prefix = secrets.token_hex(4)
     clear = f"{KEY_PREFIX}{prefix}_{secret}"
-    key = ApiKey.objects.create(name=name.strip(), prefix=prefix, key_hash=_hash(clear),
-                                scopes=sorted(set(scopes)), unit=unit,
-                                created_by=audit.actor_label(actor), created_at=clock.now(),
-                                expires_at=expires_at)
-    audit.record(actor=actor, action="apikey.create", object_type="org.apikey",
-                 object_id=key.pk, after={"name": key.name, "prefix": prefix,
-                                          "scopes": key.scopes,
-                                          "unit": unit.code if unit else None})
+    key = ApiKey.objects.create(
+        name=name.strip(),
+        prefix=prefix,
+        key_hash=_hash(clear),
+        scopes=sorted(set(scopes)),
+        unit=unit,
+        created_by=audit.actor_label(actor),
+        created_at=clock.now(),
+        expires_at=expires_at,
+    )
+    audit.record(
+        actor=actor,
+        action="apikey.create",
+        object_type="org.apikey",
+        object_id=key.pk,
+        after={
+            "name": key.name,
+            "prefix": prefix,
+            "scopes": key.scopes,
+            "unit": unit.code if unit else None,
+        },
+    )
     return key, clear
 
 
@@ -196,8 +253,13 @@ def revoke_api_key(*, actor: Any, key: ApiKey, reason: str = "") -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = clock.now()
         key.save(update_fields=["revoked_at"])
-        audit.record(actor=actor, action="apikey.revoke", object_type="org.apikey",
-                     object_id=key.pk, reason=reason)
+        audit.record(
+            actor=actor,
+            action="apikey.revoke",
+            object_type="org.apikey",
+            object_id=key.pk,
+            reason=reason,
+        )
     return key
 
 
@@ -207,8 +269,7 @@ def authenticate_api_key(clear: str) -> ApiKey:
 
     key = ApiKey.objects.filter(key_hash=_hash(clear.strip())).first()
     if key is None or not is_key_usable(key):
-        raise NotFound("unknown, revoked or expired API key", code="invalid_api_key",
-                       status=401)
+        raise NotFound("unknown, revoked or expired API key", code="invalid_api_key", status=401)
     now = clock.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)

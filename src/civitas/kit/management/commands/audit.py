@@ -23,11 +23,15 @@ class Command(BaseCommand):
         if options.get("json"):
             self.stdout.write(json.dumps(result.__dict__))
         elif result.ok:
-            self.stdout.write(self.style.SUCCESS(
-                f"audit chain intact: {result.checked} entries verified"))
+            self.stdout.write(
+                self.style.SUCCESS(f"audit chain intact: {result.checked} entries verified")
+            )
         else:
-            self.stderr.write(self.style.ERROR(
-                f"audit chain BROKEN at entry #{result.first_bad_seq}: {result.problem} "
-                f"({result.checked} entries before it verified)"))
+            self.stderr.write(
+                self.style.ERROR(
+                    f"audit chain BROKEN at entry #{result.first_bad_seq}: {result.problem} "
+                    f"({result.checked} entries before it verified)"
+                )
+            )
         if not result.ok:
             raise SystemExit(1)

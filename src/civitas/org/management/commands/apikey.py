@@ -26,9 +26,13 @@ class Command(BaseCommand):
         sub = parser.add_subparsers(dest="action", required=True)
         create = sub.add_parser("create", help="make a key; the key is the last line printed")
         create.add_argument("name")
-        create.add_argument("--scope", action="append", dest="scopes",
-                            choices=sorted(API_KEY_SCOPES),
-                            help="repeat for several (default: reference:read)")
+        create.add_argument(
+            "--scope",
+            action="append",
+            dest="scopes",
+            choices=sorted(API_KEY_SCOPES),
+            help="repeat for several (default: reference:read)",
+        )
         create.add_argument("--unit", help="code of the unit the key acts for")
         create.add_argument("--expires-days", type=int, default=None)
         revoke = sub.add_parser("revoke", help="revoke a key by its prefix")
@@ -47,17 +51,25 @@ class Command(BaseCommand):
         if options.get("unit"):
             unit = Unit.objects.filter(code=options["unit"]).first()
             if unit is None:
-                raise CommandError(f"no unit with code {options['unit']!r}; "
-                                   "list units with: civitas shell or the admin")
+                raise CommandError(
+                    f"no unit with code {options['unit']!r}; "
+                    "list units with: civitas shell or the admin"
+                )
         expires = None
         if options.get("expires_days"):
             expires = clock.now() + timedelta(days=options["expires_days"])
         with transaction.atomic():
             key, clear = services.create_api_key(
-                actor=ACTOR, name=options["name"], scopes=options.get("scopes") or [
-                    "reference:read"], unit=unit, expires_at=expires)
-        self.stderr.write(f"API key {key.name!r} created (prefix {key.prefix}, scopes "
-                          f"{', '.join(key.scopes)}). Store it now: it is not shown again.")
+                actor=ACTOR,
+                name=options["name"],
+                scopes=options.get("scopes") or ["reference:read"],
+                unit=unit,
+                expires_at=expires,
+            )
+        self.stderr.write(
+            f"API key {key.name!r} created (prefix {key.prefix}, scopes "
+            f"{', '.join(key.scopes)}). Store it now: it is not shown again."
+        )
         self.stdout.write(clear)
 
     def _revoke(self, options: dict[str, Any]) -> None:
@@ -71,5 +83,7 @@ class Command(BaseCommand):
     def _list(self, options: dict[str, Any]) -> None:
         for key in ApiKey.objects.select_related("unit"):
             state = "revoked" if key.revoked_at else "active"
-            self.stdout.write(f"{key.prefix}\t{state}\t{key.name}\t{','.join(key.scopes)}\t"
-                              f"{key.unit.code if key.unit else '-'}")
+            self.stdout.write(
+                f"{key.prefix}\t{state}\t{key.name}\t{','.join(key.scopes)}\t"
+                f"{key.unit.code if key.unit else '-'}"
+            )

@@ -13,7 +13,7 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int = 4) -> Non
 
     from civitas.wsgi import application
 
-    class Server(BaseApplication):  # type: ignore[misc]
+    class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in {
                 "bind": f"{host}:{port}", "workers": workers, "threads": threads,
