@@ -24,9 +24,7 @@ class TestScopes:
         user = member("cc", Role.DISPATCHER, city["centre"])
         assert codes(selectors.units(user)) == set(Unit.objects.values_list("code", flat=True))
 
-    def test_district_dispatcher_sees_only_the_district_subtree(
-        self, city: dict[str, Any]
-    ) -> None:
+    def test_district_dispatcher_sees_only_the_district_subtree(self, city: dict[str, Any]) -> None:
         user = member("d1", Role.DISPATCHER, city["T-D1-centre"])
         seen = codes(selectors.units(user))
         assert seen == {"T-D1-CENTRE", "T-D1-HOUSING", "T-D1-S1-OFFICE", "T-D1-S2-OFFICE"}

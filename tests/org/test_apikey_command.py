@@ -14,8 +14,17 @@ from civitas.org.models import ApiKey
 class TestApiKeyCommand:
     def test_create_prints_the_key_last(self, city: dict[str, Any]) -> None:
         out = StringIO()
-        call_command("apikey", "create", "open311-gateway", "--scope", "units:read",
-                     "--unit", "T-CENTRE", stdout=out, stderr=StringIO())
+        call_command(
+            "apikey",
+            "create",
+            "open311-gateway",
+            "--scope",
+            "units:read",
+            "--unit",
+            "T-CENTRE",
+            stdout=out,
+            stderr=StringIO(),
+        )
         key = out.getvalue().strip().splitlines()[-1]
         assert ApiKey.objects.get().name == "open311-gateway"
         response = Client(headers={"X-Api-Key": key}).get("/api/units")

@@ -30,8 +30,9 @@ def list_levels(request: HttpRequest) -> list[object]:
 
 @router.get("/jurisdictions", response=list[JurisdictionOut])
 @paginate(LimitOffsetPagination)
-def list_jurisdictions(request: HttpRequest, level: str = "", within: str = "",
-                       search: str = "") -> object:
+def list_jurisdictions(
+    request: HttpRequest, level: str = "", within: str = "", search: str = ""
+) -> object:
     return selectors.jurisdictions(level=level, within=within, search=search)
 
 
@@ -46,8 +47,10 @@ def get_jurisdiction(request: HttpRequest, code: str) -> Jurisdiction:
 @router.get("/locate", response=LocateOut)
 def locate_point(request: HttpRequest, lat: float = Query(...), lon: float = Query(...)) -> dict:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise InvalidInput("lat must be within [-90, 90] and lon within [-180, 180]",
-                           details={"lat": lat, "lon": lon})
+        raise InvalidInput(
+            "lat must be within [-90, 90] and lon within [-180, 180]",
+            details={"lat": lat, "lon": lon},
+        )
     hit = locate(lat, lon)
     if hit is None:
         return {"found": False}

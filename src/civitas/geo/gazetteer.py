@@ -53,14 +53,15 @@ class Gazetteer:
 
         def add(term: str, j: Jurisdiction, confidence: float) -> None:
             term = term.strip()
-            if len(term) < 2 or (not _is_cjk(term) and len(term) < 3 and term != j.code):
+            if len(term) < 2:
                 return
             key = term.lower()
             bucket = terms.setdefault(key, [])
             if any(t.code == j.code for t in bucket):
                 return
-            bucket.append(_Term(j.code, j.name_en, j.name_zh, j.level.code, j.level.rank,
-                                j.path, confidence))
+            bucket.append(
+                _Term(j.code, j.name_en, j.name_zh, j.level.code, j.level.rank, j.path, confidence)
+            )
 
         for j in jurisdictions:
             add(j.name_zh, j, FULL)
@@ -80,7 +81,7 @@ class Gazetteer:
         if cjk:
             parts.append("(?:" + "|".join(cjk) + ")")
         if latin:
-            parts.append(r"(?<![\w])(?:" + "|".join(latin) + r")(?![\w])")
+            parts.append(r"(?<![A-Za-z0-9])(?:" + "|".join(latin) + r")(?![A-Za-z0-9])")
         self._pattern = re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
     def find(self, text: str) -> list[Mention]:
@@ -90,8 +91,19 @@ class Gazetteer:
         mentions: list[Mention] = []
         for m in self._pattern.finditer(text):
             for t in self._terms.get(m.group(0).lower(), []):
-                mentions.append(Mention(t.code, t.name_en, t.name_zh, t.level, t.rank, t.path,
-                                        m.group(0), m.start(), t.confidence))
+                mentions.append(
+                    Mention(
+                        t.code,
+                        t.name_en,
+                        t.name_zh,
+                        t.level,
+                        t.rank,
+                        t.path,
+                        m.group(0),
+                        m.start(),
+                        t.confidence,
+                    )
+                )
         return self._rescore(mentions)
 
     @staticmethod

@@ -36,7 +36,9 @@ class Place:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "code": self.code, "name_en": self.name_en, "name_zh": self.name_zh,
+            "code": self.code,
+            "name_en": self.name_en,
+            "name_zh": self.name_zh,
             "level": self.level,
         }
 
@@ -93,15 +95,30 @@ class BoundaryIndex:
     def _build(self) -> None:
         rows = list(
             Jurisdiction.objects.select_related("level").only(
-                "id", "code", "name_en", "name_zh", "path", "boundary",
-                "level__code", "level__rank", "level__overlay",
+                "id",
+                "code",
+                "name_en",
+                "name_zh",
+                "path",
+                "boundary",
+                "level__code",
+                "level__rank",
+                "level__overlay",
             )
         )
         places, geoms = [], []
         by_code: dict[str, Place] = {}
         for j in rows:
-            place = Place(j.id, j.code, j.name_en, j.name_zh, j.level.code, j.level.rank,
-                          j.level.overlay, j.path)
+            place = Place(
+                j.id,
+                j.code,
+                j.name_en,
+                j.name_zh,
+                j.level.code,
+                j.level.rank,
+                j.level.overlay,
+                j.path,
+            )
             by_code[j.code] = place
             if j.boundary:
                 geom = shape(j.boundary)

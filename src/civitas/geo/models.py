@@ -33,12 +33,24 @@ class Level(models.Model):
 
 class Jurisdiction(models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True)
-    level = models.ForeignKey(Level, on_delete=models.PROTECT, related_name="jurisdictions",
-                              verbose_name=_("level"))
-    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT,
-                               related_name="children", verbose_name=_("parent"))
-    path = models.CharField(_("path"), max_length=400, db_index=True, editable=False,
-                            help_text=_("Codes from the root, '/'-separated, for subtree queries."))
+    level = models.ForeignKey(
+        Level, on_delete=models.PROTECT, related_name="jurisdictions", verbose_name=_("level")
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+        verbose_name=_("parent"),
+    )
+    path = models.CharField(
+        _("path"),
+        max_length=400,
+        db_index=True,
+        editable=False,
+        help_text=_("Codes from the root, '/'-separated, for subtree queries."),
+    )
     depth = models.PositiveSmallIntegerField(_("depth"), default=0, editable=False)
     name_en = models.CharField(_("name (English)"), max_length=160)
     name_zh = models.CharField(_("name (Chinese)"), max_length=160)

@@ -8,8 +8,7 @@ from django.db.models import Q, QuerySet
 from civitas.geo.models import Jurisdiction, Level
 
 
-def jurisdictions(*, level: str = "", within: str = "", search: str = "") -> QuerySet[
-        Jurisdiction]:
+def jurisdictions(*, level: str = "", within: str = "", search: str = "") -> QuerySet[Jurisdiction]:
     qs = Jurisdiction.objects.select_related("level", "parent")
     if level:
         qs = qs.filter(level__code=level)
@@ -17,8 +16,9 @@ def jurisdictions(*, level: str = "", within: str = "", search: str = "") -> Que
         root = Jurisdiction.objects.filter(code=within).first()
         qs = qs.filter(path__startswith=root.path) if root else qs.none()
     if search:
-        qs = qs.filter(Q(name_en__icontains=search) | Q(name_zh__icontains=search)
-                       | Q(code__icontains=search))
+        qs = qs.filter(
+            Q(name_en__icontains=search) | Q(name_zh__icontains=search) | Q(code__icontains=search)
+        )
     return qs
 
 

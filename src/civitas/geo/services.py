@@ -30,24 +30,31 @@ def check_boundary(geojson: Any) -> dict[str, Any] | None:
     if geojson in (None, "", {}):
         return None
     if not isinstance(geojson, dict) or geojson.get("type") not in ("Polygon", "MultiPolygon"):
-        raise InvalidInput("boundary must be a GeoJSON Polygon or MultiPolygon",
-                           details={"field": "boundary"})
+        raise InvalidInput(
+            "boundary must be a GeoJSON Polygon or MultiPolygon", details={"field": "boundary"}
+        )
     try:
         geom = shape(geojson)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
-        raise InvalidInput(f"boundary is not readable GeoJSON: {exc}",
-                           details={"field": "boundary"}) from exc
+        raise InvalidInput(
+            f"boundary is not readable GeoJSON: {exc}", details={"field": "boundary"}
+        ) from exc
     if geom.is_empty:
         raise InvalidInput("boundary is empty", details={"field": "boundary"})
     if not geom.is_valid:
-        raise InvalidInput(f"boundary is not a valid polygon: {explain_validity(geom)}",
-                           details={"field": "boundary"})
+        raise InvalidInput(
+            f"boundary is not a valid polygon: {explain_validity(geom)}",
+            details={"field": "boundary"},
+        )
     return geojson
 
 
 def _snapshot(j: Jurisdiction) -> dict[str, Any]:
     return {
-        "code": j.code, "name_en": j.name_en, "name_zh": j.name_zh, "aliases": j.aliases,
+        "code": j.code,
+        "name_en": j.name_en,
+        "name_zh": j.name_zh,
+        "aliases": j.aliases,
         "level": j.level.code if j.level_id else None,
         "parent": j.parent.code if j.parent_id and j.parent else None,
         "has_boundary": j.boundary is not None,
@@ -95,21 +102,28 @@ def save_jurisdiction(
     j.save()
     if old_path and old_path != j.path:
         for d in Jurisdiction.objects.filter(path__startswith=old_path).exclude(pk=j.pk):
-            d.path = j.path + d.path[len(old_path):]
+            d.path = j.path + d.path[len(old_path) :]
             d.depth = d.path.strip("/").count("/")
             d.save(update_fields=["path", "depth", "updated_at"])
     after = _snapshot(j)
     if audit_it and before != after:
         action = "jurisdiction.create" if before is None else "jurisdiction.update"
-        audit.record(actor=actor, action=action, object_type="geo.jurisdiction",
-                     object_id=code, before=before, after=after, reason=reason)
+        audit.record(
+            actor=actor,
+            action=action,
+            object_type="geo.jurisdiction",
+            object_id=code,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     index.invalidate()
     return j
 
 
-def save_level(*, code: str, rank: int, name_en: str, name_zh: str,
-               overlay: bool = False) -> Level:
+def save_level(*, code: str, rank: int, name_en: str, name_zh: str, overlay: bool = False) -> Level:
     level, _ = Level.objects.update_or_create(
-        code=code, defaults={"rank": rank, "name_en": name_en, "name_zh": name_zh,
-                             "overlay": overlay})
+        code=code,
+        defaults={"rank": rank, "name_en": name_en, "name_zh": name_zh, "overlay": overlay},
+    )
     return level
