@@ -36,4 +36,3 @@ def _fresh_indexes() -> Any:
     index.invalidate()
     yield
     index.invalidate()
-

@@ -36,10 +36,16 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 def levels() -> dict[str, Level]:
-    spec = [("city", "City", "市"), ("district", "District", "区"),
-            ("street", "Street", "街道"), ("community", "Community", "社区")]
-    return {code: geo_services.save_level(code=code, rank=i, name_en=en, name_zh=zh)
-            for i, (code, en, zh) in enumerate(spec)}
+    spec = [
+        ("city", "City", "市"),
+        ("district", "District", "区"),
+        ("street", "Street", "街道"),
+        ("community", "Community", "社区"),
+    ]
+    return {
+        code: geo_services.save_level(code=code, rank=i, name_en=en, name_zh=zh)
+        for i, (code, en, zh) in enumerate(spec)
+    }
 
 
 def small_city() -> dict[str, Any]:
@@ -51,59 +57,113 @@ def small_city() -> dict[str, Any]:
         lv = levels()
         made: dict[str, Any] = {"levels": lv}
         city = geo_services.save_jurisdiction(
-            actor="test", code="T", level=lv["city"], name_en="Testville", name_zh="测试市",
-            boundary=rect(0, 0, 4, 2))
+            actor="test",
+            code="T",
+            level=lv["city"],
+            name_en="Testville",
+            name_zh="测试市",
+            boundary=rect(0, 0, 4, 2),
+        )
         made["T"] = city
         for d in range(2):
             dcode = f"T-D{d + 1}"
             district = geo_services.save_jurisdiction(
-                actor="test", code=dcode, level=lv["district"], parent=city,
-                name_en=f"North {d + 1} District", name_zh=f"北{d + 1}区",
-                aliases=[f"A{d + 1}"], boundary=rect(2 * d, 0, 2 * d + 2, 2))
+                actor="test",
+                code=dcode,
+                level=lv["district"],
+                parent=city,
+                name_en=f"North {d + 1} District",
+                name_zh=f"北{d + 1}区",
+                aliases=[f"A{d + 1}"],
+                boundary=rect(2 * d, 0, 2 * d + 2, 2),
+            )
             made[dcode] = district
             for s in range(2):
                 scode = f"{dcode}-S{s + 1}"
                 street = geo_services.save_jurisdiction(
-                    actor="test", code=scode, level=lv["street"], parent=district,
-                    name_en=f"Elm {d + 1}{s + 1} Street", name_zh=f"榆树{d + 1}{s + 1}街道",
-                    boundary=rect(2 * d + s, 0, 2 * d + s + 1, 2))
+                    actor="test",
+                    code=scode,
+                    level=lv["street"],
+                    parent=district,
+                    name_en=f"Elm {d + 1}{s + 1} Street",
+                    name_zh=f"榆树{d + 1}{s + 1}街道",
+                    boundary=rect(2 * d + s, 0, 2 * d + s + 1, 2),
+                )
                 made[scode] = street
                 for c in range(2):
                     ccode = f"{scode}-C{c + 1}"
                     made[ccode] = geo_services.save_jurisdiction(
-                        actor="test", code=ccode, level=lv["community"], parent=street,
+                        actor="test",
+                        code=ccode,
+                        level=lv["community"],
+                        parent=street,
                         name_en=f"Oak {d + 1}{s + 1}{c + 1} Community",
                         name_zh=f"橡树{d + 1}{s + 1}{c + 1}社区",
-                        boundary=square(2 * d + s, c, 1))
+                        boundary=square(2 * d + s, c, 1),
+                    )
         made["centre"] = org_services.save_unit(
-            actor="test", code="T-CENTRE", kind=UnitKind.CENTRE, name_en="City Service Centre",
-            name_zh="市12345服务中心", jurisdiction=city)
+            actor="test",
+            code="T-CENTRE",
+            kind=UnitKind.CENTRE,
+            name_en="City Service Centre",
+            name_zh="市12345服务中心",
+            jurisdiction=city,
+        )
         for d in range(2):
             dcode = f"T-D{d + 1}"
             made[f"{dcode}-centre"] = org_services.save_unit(
-                actor="test", code=f"{dcode}-CENTRE", kind=UnitKind.CENTRE,
-                name_en=f"District {d + 1} Centre", name_zh=f"{d + 1}区中心",
-                jurisdiction=made[dcode])
+                actor="test",
+                code=f"{dcode}-CENTRE",
+                kind=UnitKind.CENTRE,
+                name_en=f"District {d + 1} Centre",
+                name_zh=f"{d + 1}区中心",
+                jurisdiction=made[dcode],
+            )
             made[f"{dcode}-housing"] = org_services.save_unit(
-                actor="test", code=f"{dcode}-HOUSING", kind=UnitKind.DEPARTMENT,
-                department_type="housing", name_en=f"District {d + 1} Housing Bureau",
-                name_zh=f"{d + 1}区住建局", jurisdiction=made[dcode])
+                actor="test",
+                code=f"{dcode}-HOUSING",
+                kind=UnitKind.DEPARTMENT,
+                department_type="housing",
+                name_en=f"District {d + 1} Housing Bureau",
+                name_zh=f"{d + 1}区住建局",
+                jurisdiction=made[dcode],
+            )
             for s in range(2):
                 scode = f"{dcode}-S{s + 1}"
                 made[f"{scode}-office"] = org_services.save_unit(
-                    actor="test", code=f"{scode}-OFFICE", kind=UnitKind.GOVERNMENT,
-                    department_type="street_office", name_en=f"Street {d + 1}{s + 1} Office",
-                    name_zh=f"{d + 1}{s + 1}街道办", jurisdiction=made[scode])
-        root = matter_services.save_matter(actor="test", catalogue="T", code="T-M1",
-                                           name_en="Housing", name_zh="住房")
-        mid = matter_services.save_matter(actor="test", catalogue="T", code="T-M1-1",
-                                          name_en="Property", name_zh="物业", parent=root)
+                    actor="test",
+                    code=f"{scode}-OFFICE",
+                    kind=UnitKind.GOVERNMENT,
+                    department_type="street_office",
+                    name_en=f"Street {d + 1}{s + 1} Office",
+                    name_zh=f"{d + 1}{s + 1}街道办",
+                    jurisdiction=made[scode],
+                )
+        root = matter_services.save_matter(
+            actor="test", catalogue="T", code="T-M1", name_en="Housing", name_zh="住房"
+        )
+        mid = matter_services.save_matter(
+            actor="test",
+            catalogue="T",
+            code="T-M1-1",
+            name_en="Property",
+            name_zh="物业",
+            parent=root,
+        )
         made["leaf"] = matter_services.save_matter(
-            actor="test", catalogue="T", code="T-M1-1-1", name_en="Lift out of service",
-            name_zh="电梯故障", parent=mid, keywords=["lift", "电梯"],
-            deadlines={"urgent": {"respond": "2h", "resolve": "24h"},
-                       "normal": {"respond": "24h", "resolve": "15wd"}},
-            responsible={"district": "housing", "street": "street_office"})
+            actor="test",
+            catalogue="T",
+            code="T-M1-1-1",
+            name_en="Lift out of service",
+            name_zh="电梯故障",
+            parent=mid,
+            keywords=["lift", "电梯"],
+            deadlines={
+                "urgent": {"respond": "2h", "resolve": "24h"},
+                "normal": {"respond": "24h", "resolve": "15wd"},
+            },
+            responsible={"district": "housing", "street": "street_office"},
+        )
     return made
 
 

@@ -14,10 +14,16 @@ router = Router()
 
 @router.get("/matters", response=list[MatterOut])
 @paginate(LimitOffsetPagination)
-def list_matters(request: HttpRequest, catalogue: str = "", leaves_only: bool = False,
-                 search: str = "", within: str = "") -> object:
-    return selectors.matters(catalogue=catalogue, leaves_only=leaves_only, search=search,
-                             within=within)
+def list_matters(
+    request: HttpRequest,
+    catalogue: str = "",
+    leaves_only: bool = False,
+    search: str = "",
+    within: str = "",
+) -> object:
+    return selectors.matters(
+        catalogue=catalogue, leaves_only=leaves_only, search=search, within=within
+    )
 
 
 @router.get("/matters/{code}", response=MatterOut)

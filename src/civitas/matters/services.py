@@ -14,22 +14,27 @@ def check_deadlines(deadlines: Any) -> dict[str, dict[str, str]]:
     if not deadlines:
         return {}
     if not isinstance(deadlines, dict):
-        raise InvalidInput("deadlines must map an urgency to {respond, resolve}",
-                           details={"field": "deadlines"})
+        raise InvalidInput(
+            "deadlines must map an urgency to {respond, resolve}", details={"field": "deadlines"}
+        )
     clean: dict[str, dict[str, str]] = {}
     for urgency, limits in deadlines.items():
         if urgency not in Urgency.values:
-            raise InvalidInput(f"deadlines: unknown urgency {urgency!r} "
-                               f"(use {', '.join(Urgency.values)})",
-                               details={"field": "deadlines"})
+            raise InvalidInput(
+                f"deadlines: unknown urgency {urgency!r} (use {', '.join(Urgency.values)})",
+                details={"field": "deadlines"},
+            )
         if not isinstance(limits, dict) or set(limits) - {"respond", "resolve"}:
-            raise InvalidInput(f"deadlines[{urgency}] must have only 'respond' and 'resolve'",
-                               details={"field": "deadlines"})
+            raise InvalidInput(
+                f"deadlines[{urgency}] must have only 'respond' and 'resolve'",
+                details={"field": "deadlines"},
+            )
         try:
             clean[urgency] = {k: str(durations.parse(v)) for k, v in limits.items()}
         except ValueError as exc:
-            raise InvalidInput(f"deadlines[{urgency}]: {exc}",
-                               details={"field": "deadlines"}) from exc
+            raise InvalidInput(
+                f"deadlines[{urgency}]: {exc}", details={"field": "deadlines"}
+            ) from exc
     return clean
 
 
@@ -37,20 +42,30 @@ def check_responsible(responsible: Any) -> dict[str, str]:
     if not responsible:
         return {}
     if not isinstance(responsible, dict):
-        raise InvalidInput("responsible must map a level code to a department type",
-                           details={"field": "responsible"})
+        raise InvalidInput(
+            "responsible must map a level code to a department type",
+            details={"field": "responsible"},
+        )
     for level, dept in responsible.items():
         if dept not in DepartmentType.values:
-            raise InvalidInput(f"responsible[{level}]: unknown department type {dept!r}",
-                               details={"field": "responsible"})
+            raise InvalidInput(
+                f"responsible[{level}]: unknown department type {dept!r}",
+                details={"field": "responsible"},
+            )
     return {str(k): str(v) for k, v in responsible.items()}
 
 
 def _snapshot(m: Matter) -> dict[str, Any]:
     return {
-        "code": m.code, "parent": m.parent.code if m.parent else None, "name_en": m.name_en,
-        "name_zh": m.name_zh, "keywords": m.keywords, "urgency_default": m.urgency_default,
-        "deadlines": m.deadlines, "responsible": m.responsible, "active": m.active,
+        "code": m.code,
+        "parent": m.parent.code if m.parent else None,
+        "name_en": m.name_en,
+        "name_zh": m.name_zh,
+        "keywords": m.keywords,
+        "urgency_default": m.urgency_default,
+        "deadlines": m.deadlines,
+        "responsible": m.responsible,
+        "active": m.active,
     }
 
 
@@ -72,11 +87,13 @@ def save_matter(
 ) -> Matter:
     code = (code or "").strip()
     if not code or "/" in code or len(code) > 60:
-        raise InvalidInput(f"matter code {code!r} must be 1-60 characters without '/'",
-                           details={"field": "code"})
+        raise InvalidInput(
+            f"matter code {code!r} must be 1-60 characters without '/'", details={"field": "code"}
+        )
     if urgency_default not in Urgency.values:
-        raise InvalidInput(f"unknown urgency {urgency_default!r}",
-                           details={"field": "urgency_default"})
+        raise InvalidInput(
+            f"unknown urgency {urgency_default!r}", details={"field": "urgency_default"}
+        )
     matter = Matter.objects.filter(code=code).first()
     before = _snapshot(matter) if matter else None
     matter = matter or Matter(code=code)
@@ -92,7 +109,13 @@ def save_matter(
     matter.save()
     after = _snapshot(matter)
     if audit_it and before != after:
-        audit.record(actor=actor, action="matter.create" if before is None else "matter.update",
-                     object_type="matters.matter", object_id=code, before=before, after=after,
-                     reason=reason)
+        audit.record(
+            actor=actor,
+            action="matter.create" if before is None else "matter.update",
+            object_type="matters.matter",
+            object_id=code,
+            before=before,
+            after=after,
+            reason=reason,
+        )
     return matter
