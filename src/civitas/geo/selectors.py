@@ -3,6 +3,8 @@ serve people still pass the result through org.access.readable()."""
 
 from __future__ import annotations
 
+import json
+
 from django.db.models import Q, QuerySet
 
 from civitas.geo.models import Jurisdiction, Level
@@ -16,8 +18,13 @@ def jurisdictions(*, level: str = "", within: str = "", search: str = "") -> Que
         root = Jurisdiction.objects.filter(code=within).first()
         qs = qs.filter(path__startswith=root.path) if root else qs.none()
     if search:
+        # Aliases are a JSON list; SQLite stores non-ASCII text \u-escaped, so match both forms.
         qs = qs.filter(
-            Q(name_en__icontains=search) | Q(name_zh__icontains=search) | Q(code__icontains=search)
+            Q(name_en__icontains=search)
+            | Q(name_zh__icontains=search)
+            | Q(code__icontains=search)
+            | Q(aliases__icontains=search)
+            | Q(aliases__icontains=json.dumps(search)[1:-1])
         )
     return qs
 

@@ -188,6 +188,23 @@ def require(actor: Any, action: str, *, path: str | None = None) -> Scope:
     return scope_of(actor)
 
 
+def may_see_contacts(actor: Any, unit: Unit) -> bool:
+    """Phones of a unit's people: administrators whose scope covers the unit, and the unit's
+    own leaders. Everyone else who may read the unit sees names and roles only."""
+    scope = scope_of(actor)
+    if scope.everything:
+        return True
+    if Role.ADMINISTRATOR in scope.roles and (
+        scope.covers_path(unit.jurisdiction.path) or unit.pk in scope.unit_ids
+    ):
+        return True
+    if scope.user_id is None:
+        return False
+    return Membership.objects.filter(
+        user_id=scope.user_id, unit=unit, role=Role.UNIT_LEADER, active=True
+    ).exists()
+
+
 # -- row-level reading ----------------------------------------------------------------------
 
 Rule = Callable[[Scope], Q]

@@ -16,9 +16,14 @@ def run_gunicorn(*, host: str, port: int, workers: int, threads: int = 4) -> Non
     class Server(BaseApplication):
         def load_config(self) -> None:
             for key, value in {
-                "bind": f"{host}:{port}", "workers": workers, "threads": threads,
-                "worker_class": "gthread", "timeout": 60, "graceful_timeout": 20,
-                "accesslog": "-", "forwarded_allow_ips": "127.0.0.1",
+                "bind": f"{host}:{port}",
+                "workers": workers,
+                "threads": threads,
+                "worker_class": "gthread",
+                "timeout": 60,
+                "graceful_timeout": 20,
+                "accesslog": "-",
+                "forwarded_allow_ips": "127.0.0.1",
             }.items():
                 self.cfg.set(key, value)
 
@@ -42,6 +47,8 @@ class Command(BaseCommand):
 
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
-        self.stdout.write(f"Civitas serving on http://{options['host']}:{options['port']} "
-                          f"with {options['workers']} workers")
+        self.stdout.write(
+            f"Civitas serving on http://{options['host']}:{options['port']} "
+            f"with {options['workers']} workers"
+        )
         run_gunicorn(host=options["host"], port=options["port"], workers=options["workers"])

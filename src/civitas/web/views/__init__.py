@@ -1,0 +1,1 @@
+"""Pages. Each view parses input, calls one selector or service, and renders."""
