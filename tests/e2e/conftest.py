@@ -15,7 +15,6 @@ import pytest
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 @pytest.fixture(scope="session")
@@ -74,6 +73,9 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def screenshots() -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    return SCREENSHOTS
+def screenshots(tmp_path: Path) -> Path:
+    """Where pages are photographed: a temporary folder, or CIVITAS_SCREENSHOTS when set
+    (``CIVITAS_SCREENSHOTS=docs/screenshots make test`` refreshes the README's pictures)."""
+    target = Path(os.environ.get("CIVITAS_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
