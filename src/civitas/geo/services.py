@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from shapely.geometry import shape
@@ -49,6 +51,14 @@ def check_boundary(geojson: Any) -> dict[str, Any] | None:
     return geojson
 
 
+def boundary_digest(boundary: dict[str, Any] | None) -> str | None:
+    """A short fingerprint of a boundary, so that the audit trail shows when it changed."""
+    if boundary is None:
+        return None
+    text = json.dumps(boundary, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 def _snapshot(j: Jurisdiction) -> dict[str, Any]:
     return {
         "code": j.code,
@@ -58,6 +68,7 @@ def _snapshot(j: Jurisdiction) -> dict[str, Any]:
         "level": j.level.code if j.level_id else None,
         "parent": j.parent.code if j.parent_id and j.parent else None,
         "has_boundary": j.boundary is not None,
+        "boundary_sha256": boundary_digest(j.boundary),
     }
 
 

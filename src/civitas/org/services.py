@@ -38,6 +38,7 @@ def _unit_snapshot(u: Unit) -> dict[str, Any]:
         "name_en": u.name_en,
         "name_zh": u.name_zh,
         "aliases": u.aliases,
+        "phone": u.phone,
         "jurisdiction": u.jurisdiction.code,
         "parent": u.parent.code if u.parent else None,
         "active": u.active,
