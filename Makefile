@@ -40,8 +40,8 @@ test-fast: install
 	$(BIN)/pytest -m "not e2e" $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench scripts
+	$(BIN)/ruff format --check src tests bench scripts
 	$(BIN)/mypy src
 	$(BIN)/lint-imports
 	$(BIN)/civitas makemigrations --check --dry-run >/dev/null

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 
@@ -17,6 +18,8 @@ api = NinjaAPI(
     description="Municipal social governance: the city model, people and the audit chain.",
     auth=API_AUTH,
     urls_namespace="api",
+    # Swagger UI is served from the installed package (no CDN); it styles elements inline.
+    docs_decorator=csp_update({"style-src": ["'unsafe-inline'"]}),
 )
 api.add_router("/", geo_router, tags=["city model"])
 api.add_router("/", matters_router, tags=["matters"])

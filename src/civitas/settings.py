@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "axes",
+    "ninja",
     "civitas.kit",
     "civitas.geo",
     "civitas.matters",

@@ -267,7 +267,7 @@ class TestExport:
                         m.keywords,
                         m.urgency_default,
                         json.dumps(m.deadlines, sort_keys=True),
-                        json.dumps(m.responsible),
+                        json.dumps(m.responsible, sort_keys=True),
                     )
                     for m in pack.matters
                 ),

@@ -151,3 +151,12 @@ class TestApiScoping:
         response = Client().get("/api/openapi.json")
         assert response.status_code == 200
         assert "/api/jurisdictions" in response.json()["paths"]
+
+
+@pytest.mark.django_db
+def test_api_docs_are_served_without_a_cdn() -> None:
+    response = Client().get("/api/docs")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "/static/ninja/swagger-ui-bundle.js" in html
+    assert "cdn." not in html and "https://" not in html

@@ -118,7 +118,7 @@ def parse_responsible(text: str, levels: set[str]) -> tuple[dict[str, str], list
 
 
 def format_responsible(responsible: dict[str, str]) -> str:
-    return ";".join(f"{level}:{dept}" for level, dept in responsible.items())
+    return ";".join(f"{level}:{dept}" for level, dept in sorted(responsible.items()))
 
 
 def parse_bool(text: str) -> bool | None:

@@ -52,7 +52,7 @@ def check_responsible(responsible: Any) -> dict[str, str]:
                 f"responsible[{level}]: unknown department type {dept!r}",
                 details={"field": "responsible"},
             )
-    return {str(k): str(v) for k, v in responsible.items()}
+    return {str(k): str(v) for k, v in sorted(responsible.items())}
 
 
 def _snapshot(m: Matter) -> dict[str, Any]:
