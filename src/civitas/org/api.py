@@ -10,7 +10,6 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from civitas.kit import audit
 from civitas.kit.errors import NotFound
-from civitas.kit.models import AuditEntry
 from civitas.org import access, selectors
 from civitas.org.models import ApiKey, Unit
 from civitas.org.schemas import (
@@ -76,10 +75,8 @@ def verify_audit(request: HttpRequest) -> object:
 @router.get("/audit/entries", response=list[AuditEntryOut], tags=["audit"])
 @paginate(LimitOffsetPagination)
 def list_audit(request: HttpRequest, object_type: str = "", object_id: str = "") -> object:
-    access.require(request.auth, "audit.read")  # type: ignore[attr-defined]
-    qs = AuditEntry.objects.order_by("-seq")
-    if object_type:
-        qs = qs.filter(object_type=object_type)
-    if object_id:
-        qs = qs.filter(object_id=object_id)
-    return qs
+    return selectors.audit_entries(
+        request.auth,  # type: ignore[attr-defined]
+        object_type=object_type,
+        object_id=object_id,
+    )

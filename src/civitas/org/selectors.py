@@ -6,7 +6,8 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from civitas.org.access import readable
+from civitas.kit.models import AuditEntry
+from civitas.org.access import readable, require
 from civitas.org.models import ApiKey, Membership, ResponsibilityRule, Unit, User
 
 
@@ -50,3 +51,16 @@ def responsibilities(
 
 def api_keys(actor: Any) -> QuerySet[ApiKey]:
     return readable(actor, ApiKey.objects.select_related("unit"))
+
+
+def audit_entries(
+    actor: Any, *, object_type: str = "", object_id: str = ""
+) -> QuerySet[AuditEntry]:
+    """The audit log, newest first: for auditors and administrators only (403 otherwise)."""
+    require(actor, "audit.read")
+    qs = AuditEntry.objects.order_by("-seq")
+    if object_type:
+        qs = qs.filter(object_type=object_type)
+    if object_id:
+        qs = qs.filter(object_id=object_id)
+    return qs

@@ -9,7 +9,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from civitas.kit import audit as audit_chain
-from civitas.kit.models import AuditEntry
+from civitas.org import selectors as org_selectors
 from civitas.web.views.common import is_htmx, page_of, require
 
 
@@ -20,7 +20,7 @@ def _auditors_only(request: HttpRequest) -> None:
 @login_required
 def audit(request: HttpRequest) -> HttpResponse:
     _auditors_only(request)
-    page = page_of(request, AuditEntry.objects.order_by("-seq"))
+    page = page_of(request, org_selectors.audit_entries(request.user))
     return render(request, "web/audit.html", {"page": page})
 
 
@@ -31,5 +31,5 @@ def audit_verify(request: HttpRequest) -> HttpResponse:
     result = audit_chain.verify()
     if is_htmx(request):
         return render(request, "web/_verify_result.html", {"result": result})
-    page = page_of(request, AuditEntry.objects.order_by("-seq"))
+    page = page_of(request, org_selectors.audit_entries(request.user))
     return render(request, "web/audit.html", {"page": page, "result": result})
