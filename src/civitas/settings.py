@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "civitas.geo",
     "civitas.matters",
     "civitas.org",
+    "civitas.appeals",
+    "civitas.dispatch",
     "civitas.citypacks",
     "civitas.web",
 ]
@@ -116,6 +118,20 @@ USE_I18N = True
 USE_TZ = True
 LANGUAGE_COOKIE_NAME = "civitas_language"
 LANGUAGE_COOKIE_SAMESITE = "Lax"
+
+MEDIA_URL = "media/"
+MEDIA_ROOT = CONFIG.var_dir / "media"
+
+# Appeals: warning share of the allowed time, return window, whistle deadline, what a
+# dissatisfied rating does ("reopen" for re-handling, or "review" by the centre).
+CIVITAS_WARN_SHARE = 0.8
+CIVITAS_RETURN_WINDOW_HOURS = 24
+CIVITAS_WHISTLE_MINUTES = 30
+CIVITAS_DISSATISFIED = "reopen"
+CIVITAS_NOTIFY_ADAPTERS = {
+    "sms": "civitas.kit.outbox.ConsoleAdapter",
+    "email": "civitas.kit.outbox.ConsoleAdapter",
+}
 
 STATIC_URL = "static/"
 STATIC_ROOT = CONFIG.var_dir / "static"

@@ -44,3 +44,60 @@ class AuditHead(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.last_seq}"
+
+
+class CalendarDay(models.Model):
+    """An exception to the Monday-Friday week of one city's business calendar."""
+
+    class Kind(models.TextChoices):
+        HOLIDAY = "holiday", _("Holiday (no work)")
+        WORKDAY = "workday", _("Make-up working day")
+
+    calendar = models.CharField(_("calendar"), max_length=40, db_index=True)
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    name = models.CharField(_("name"), max_length=120, blank=True)
+
+    class Meta:
+        ordering = ["calendar", "day"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+        constraints = [
+            models.UniqueConstraint(fields=["calendar", "day"], name="uniq_calendar_day"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.calendar} {self.day} {self.kind}"
+
+
+class OutboxMessage(models.Model):
+    """A notification waiting to be sent, sent, or given up after several attempts."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    channel = models.CharField(_("channel"), max_length=20)
+    recipient = models.CharField(_("recipient"), max_length=200)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("body"))
+    topic = models.CharField(_("topic"), max_length=80, blank=True, db_index=True)
+    dedupe_key = models.CharField(max_length=200, unique=True, null=True, blank=True)
+    state = models.CharField(
+        _("state"), max_length=10, choices=State.choices, default=State.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    next_attempt_at = models.DateTimeField()
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("outgoing message")
+        verbose_name_plural = _("outbox")
+        indexes = [models.Index(fields=["state", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} to {self.recipient}: {self.subject}"

@@ -56,6 +56,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reference.edit": frozenset({Role.ADMINISTRATOR}),
     "audit.read": frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
     "apikey.manage": frozenset({Role.ADMINISTRATOR}),
+    "appeals.read": STAFF_ROLES,
+    "appeals.enter": frozenset({Role.HOTLINE_OPERATOR, Role.GRID_WORKER, Role.DISPATCHER}),
+    "appeals.dispatch": frozenset({Role.DISPATCHER, Role.ADMINISTRATOR}),
+    "assessment.read": frozenset(
+        {Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER, Role.AUDITOR}
+    ),
 }
 
 API_KEY_SCOPES = {
@@ -63,6 +69,9 @@ API_KEY_SCOPES = {
     "units:read": {"units.read", "responsibility.read"},
     "people:read": {"people.read"},
     "audit:read": {"audit.read"},
+    "appeals:submit": {"appeals.submit"},
+    "appeals:read": {"appeals.read"},
+    "appeals:handle": {"appeals.read", "appeals.handle"},
 }
 
 

@@ -1,0 +1,1 @@
+"""Appeals (接诉即办): intake, the case lifecycle, deadlines, the resident's verdict."""

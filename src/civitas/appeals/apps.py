@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class AppealsConfig(AppConfig):
+    name = "civitas.appeals"
+    label = "appeals"
+    verbose_name = _("Appeals")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from civitas.appeals import access_rules
+
+        access_rules.register()

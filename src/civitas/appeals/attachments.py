@@ -1,0 +1,111 @@
+"""Photos and evidence: type checked by content, size limited, metadata (EXIF GPS) removed.
+
+The stored copy is re-encoded from the decoded pixels, so nothing of the original file's
+metadata survives; the orientation is applied first so the picture still looks right.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.base import ContentFile
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from civitas.appeals.models import Appeal, Attachment
+from civitas.kit import clock
+from civitas.kit.errors import InvalidInput
+
+MAX_BYTES = 10 * 1024 * 1024
+MAX_PIXELS = 40_000_000
+MAX_FILES = 6
+FORMATS = {
+    "JPEG": ("image/jpeg", "jpg"),
+    "PNG": ("image/png", "png"),
+    "WEBP": ("image/webp", "webp"),
+}
+
+
+@dataclass(frozen=True)
+class CleanImage:
+    name: str
+    data: bytes
+    content_type: str
+
+
+def _read(upload: Any) -> tuple[str, bytes]:
+    name = getattr(upload, "name", "photo") or "photo"
+    if hasattr(upload, "read"):
+        if getattr(upload, "size", 0) and upload.size > MAX_BYTES:
+            raise InvalidInput(
+                f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB", details={"field": "photos"}
+            )
+        raw = upload.read(MAX_BYTES + 1)
+    else:
+        raw = bytes(upload)
+    if len(raw) > MAX_BYTES:
+        raise InvalidInput(
+            f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB", details={"field": "photos"}
+        )
+    return name, raw
+
+
+def check_image(upload: Any) -> CleanImage:
+    """Decode, check and re-encode an uploaded image; raise InvalidInput naming the file."""
+    name, raw = _read(upload)
+    try:
+        with Image.open(io.BytesIO(raw)) as probe:
+            kind = probe.format or ""
+            if kind not in FORMATS:
+                raise InvalidInput(
+                    f"{name}: {kind or 'unknown'} is not accepted; send a JPEG, PNG or WebP photo",
+                    details={"field": "photos"},
+                )
+            if probe.width * probe.height > MAX_PIXELS:
+                raise InvalidInput(
+                    f"{name}: the picture is too large ({probe.width}x{probe.height})",
+                    details={"field": "photos"},
+                )
+            probe.verify()
+        with Image.open(io.BytesIO(raw)) as img:
+            img.load()
+            clean = ImageOps.exif_transpose(img) or img
+            if kind == "JPEG" and clean.mode not in ("RGB", "L"):
+                clean = clean.convert("RGB")
+            out = io.BytesIO()
+            clean.save(out, format=kind, **({"quality": 88} if kind != "PNG" else {}))
+    except InvalidInput:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        raise InvalidInput(
+            f"{name}: not a readable image ({exc.__class__.__name__}); "
+            "send a JPEG, PNG or WebP photo",
+            details={"field": "photos"},
+        ) from exc
+    content_type, ext = FORMATS[kind]
+    stem = "".join(ch for ch in name.rsplit(".", 1)[0] if ch.isalnum() or ch in "-_")[:40]
+    return CleanImage(f"{stem or 'photo'}.{ext}", out.getvalue(), content_type)
+
+
+def store(*, appeal: Appeal, image: CleanImage, purpose: str, by: str) -> Attachment:
+    if appeal.attachments.count() >= MAX_FILES * 3:
+        raise InvalidInput(
+            "this case already holds the most files it may", details={"field": "photos"}
+        )
+    digest = hashlib.sha256(image.data).hexdigest()
+    att = Attachment(
+        appeal=appeal,
+        content_type=image.content_type,
+        size=len(image.data),
+        sha256=digest,
+        purpose=purpose,
+        uploaded_by=by,
+        uploaded_at=clock.now(),
+    )
+    att.file.save(
+        f"{appeal.ticket}-{digest[:12]}-{image.name}", ContentFile(image.data), save=False
+    )
+    att.save()
+    return att
