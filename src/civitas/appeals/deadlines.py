@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db.models import F, Q
 
-from civitas.appeals.models import Appeal
+from civitas.appeals.models import OPEN_STATUSES, Appeal
 from civitas.kit import calendar, clock, durations
 
 DEFAULTS = {
@@ -73,3 +74,39 @@ def response_late(appeal: Appeal) -> bool:
 
 
 ONE_MINUTE = timedelta(minutes=1)
+
+
+def finished_at(appeal: Appeal) -> datetime | None:
+    """When the unit's work ended: resolution (办结), else closing (e.g. as a duplicate)."""
+    if appeal.is_open:
+        return None
+    return appeal.resolved_at or appeal.closed_at
+
+
+def on_time(appeal: Appeal, as_of: datetime | None = None) -> bool:
+    """Whether a case is (or was) within its resolution deadline, as of ``as_of`` (now).
+
+    A finished case is on time when it was resolved (or closed) by ``resolve_due``; an open
+    case while ``as_of`` has not passed ``resolve_due``; a case without a deadline is on time.
+    This is the one definition (``on_time_q`` is the same rule as a database filter, for
+    counting); the Boston replay is checked against the records with it.
+    """
+    if appeal.resolve_due is None:
+        return True
+    done = finished_at(appeal)
+    if done is not None:
+        return done <= appeal.resolve_due
+    return (as_of or clock.now()) <= appeal.resolve_due
+
+
+def on_time_q(as_of: datetime | None = None) -> Q:
+    """``on_time`` as a database filter, for counting many cases at once."""
+    as_of = as_of or clock.now()
+    is_open = Q(status__in=OPEN_STATUSES)
+    return (
+        Q(resolve_due__isnull=True)
+        | (is_open & Q(resolve_due__gte=as_of))
+        | (~is_open & Q(resolved_at__isnull=False, resolved_at__lte=F("resolve_due")))
+        | (~is_open & Q(resolved_at__isnull=True, closed_at__lte=F("resolve_due")))
+        | (~is_open & Q(resolved_at__isnull=True, closed_at__isnull=True, resolve_due__gte=as_of))
+    )
