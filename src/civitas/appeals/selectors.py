@@ -10,7 +10,7 @@ from civitas.appeals.models import OPEN_STATUSES, Appeal, Assignment, Status
 from civitas.appeals.parties import TrackingToken
 from civitas.kit import clock
 from civitas.org.access import readable
-from civitas.org.models import Membership, Role
+from civitas.org.models import Membership, Role, Unit
 
 
 def appeals(actor: Any) -> QuerySet[Appeal]:
@@ -99,3 +99,9 @@ def desk(actor: Any, queue: str) -> QuerySet[Appeal]:
     if queue == "review":
         return qs.filter(status=Status.REVIEW)
     raise ValueError(f"unknown queue {queue!r}; use one of {', '.join(DESK_QUEUES)}")
+
+
+def target_units(city: str) -> QuerySet[Unit]:
+    """The units a case of ``city`` may be sent to (dispatch, arbitration, co-handling,
+    whistle): every active unit of the city. Names and codes of units are not private."""
+    return Unit.objects.filter(city=city, active=True).select_related("jurisdiction")

@@ -1,7 +1,17 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from civitas.web.views import audit, catalogue, city, directory, home
+from civitas.web.views import (
+    appeals,
+    audit,
+    catalogue,
+    city,
+    directory,
+    entry,
+    home,
+    resident,
+    workbench,
+)
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -28,4 +38,21 @@ urlpatterns = [
     ),
     path("audit/", audit.audit, name="audit"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
+    # Appeals: residents (no account needed), staff entry, the workbench and the desk.
+    path("appeal/new/", resident.appeal_new, name="appeal-new"),
+    path("appeal/submitted/<str:ticket>/", appeals.submitted, name="appeal-submitted"),
+    path("appeal/map/<str:code>.json", appeals.city_map, name="appeal-map"),
+    path("appeal/place.json", appeals.place, name="appeal-place"),
+    path("track/<str:token>/", resident.track, name="track"),
+    path("track/<str:token>/file/<int:pk>/", resident.track_file, name="track-file"),
+    path("my/appeals/", resident.my_appeals, name="my-appeals"),
+    path("my/appeals/<str:ticket>/", resident.my_appeal, name="my-appeal"),
+    path("my/appeals/<str:ticket>/file/<int:pk>/", resident.my_appeal_file, name="my-appeal-file"),
+    path("desk/call/", entry.desk_call, name="desk-call"),
+    path("report/", entry.report, name="grid-report"),
+    path("work/", workbench.queue, name="work"),
+    path("desk/", workbench.desk, name="desk"),
+    path("case/<str:ticket>/", workbench.case, name="case"),
+    path("case/<str:ticket>/act/<str:action>/", workbench.case_act, name="case-act"),
+    path("case/<str:ticket>/file/<int:pk>/", workbench.case_file, name="case-file"),
 ]
