@@ -19,6 +19,7 @@ from civitas.appeals.models import Appeal, Channel, Status
 from tests.appeals.conftest import case_city, fresh, submit  # noqa: F401
 from tests.web.conftest import client_for
 from tests.web.test_pages import parse
+from tests.web.test_translation import compiled_messages  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -343,3 +344,19 @@ class TestNavigation:
         assert 'href="/desk/"' in dispatcher and 'href="/desk/call/"' in dispatcher
         resident = client_for(c["resident"]).get(reverse("my-appeals")).content.decode()
         assert 'href="/my/appeals/"' in resident and 'href="/work/"' not in resident
+
+
+@pytest.mark.usefixtures("compiled_messages")
+class TestInChinese:
+    def test_the_resident_and_staff_pages_speak_chinese(self, c: dict[str, Any]) -> None:
+        done = submit(c)
+        anon = Client()
+        anon.cookies["civitas_language"] = "zh-hans"
+        page = anon.get(reverse("appeal-new")).content.decode()
+        assert "提交诉求" in page and "诉求内容" in page and "尚未选择位置" in page
+        page = anon.get(reverse("track", args=[done.token])).content.decode()
+        assert "办理进度" in page and "已派单" in page
+        staff = client_for(c["handler"])
+        staff.cookies["civitas_language"] = "zh-hans"
+        page = staff.get(reverse("case", args=[done.appeal.ticket])).content.decode()
+        assert "签收" in page and "退单" in page and "主办单位" in page

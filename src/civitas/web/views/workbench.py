@@ -41,8 +41,6 @@ from civitas.matters import selectors as matter_selectors
 from civitas.web.views.appeals import action_label, error_text, photos_of, serve_attachment
 from civitas.web.views.common import page_of, query_string, require
 
-L = gettext_lazy
-
 
 @dataclass(frozen=True)
 class Field:
@@ -52,69 +50,111 @@ class Field:
     required: bool = True
 
 
-NOTE = Field("note", "text", L("Note"))
-OPTIONAL_NOTE = Field("note", "text", L("Note"), required=False)
-UNIT = Field("unit", "unit", L("Unit"))
+NOTE = Field("note", "text", gettext_lazy("Note"))
+OPTIONAL_NOTE = Field("note", "text", gettext_lazy("Note"), required=False)
+UNIT = Field("unit", "unit", gettext_lazy("Unit"))
 
 # The form of each action: its fields, and its button's words.
 FORMS: dict[str, tuple[list[Field], Any]] = {
-    "accept": ([], L("Accept (签收)")),
-    "return": ([Field("reason", "text", L("Why does your unit return it?"))], L("Return")),
-    "dispatch": ([UNIT, Field("reason", "text", L("Note"), False)], L("Dispatch")),
-    "redispatch": ([UNIT, Field("reason", "text", L("Why"), True)], L("Dispatch again")),
-    "arbitrate": (
-        [UNIT, Field("reason", "text", L("Grounds of the ruling"))],
-        L("Arbitrate (binding)"),
+    "accept": ([], gettext_lazy("Accept (签收)")),
+    "return": (
+        [Field("reason", "text", gettext_lazy("Why does your unit return it?"))],
+        gettext_lazy("Return"),
     ),
-    "add_co_handler": ([UNIT, Field("part", "line", L("Their part"))], L("Add co-handler")),
-    "co_done": ([Field("note", "text", L("What your unit did"))], L("Our part is done")),
-    "progress": ([Field("note", "text", L("Progress"))], L("Add progress")),
-    "internal_note": ([Field("note", "text", L("Internal note"))], L("Add internal note")),
+    "dispatch": (
+        [UNIT, Field("reason", "text", gettext_lazy("Note"), False)],
+        gettext_lazy("Dispatch"),
+    ),
+    "redispatch": (
+        [UNIT, Field("reason", "text", gettext_lazy("Why"), True)],
+        gettext_lazy("Dispatch again"),
+    ),
+    "arbitrate": (
+        [UNIT, Field("reason", "text", gettext_lazy("Grounds of the ruling"))],
+        gettext_lazy("Arbitrate (binding)"),
+    ),
+    "add_co_handler": (
+        [UNIT, Field("part", "line", gettext_lazy("Their part"))],
+        gettext_lazy("Add co-handler"),
+    ),
+    "co_done": (
+        [Field("note", "text", gettext_lazy("What your unit did"))],
+        gettext_lazy("Our part is done"),
+    ),
+    "progress": ([Field("note", "text", gettext_lazy("Progress"))], gettext_lazy("Add progress")),
+    "internal_note": (
+        [Field("note", "text", gettext_lazy("Internal note"))],
+        gettext_lazy("Add internal note"),
+    ),
     "request_info": (
-        [Field("question", "text", L("What do you need to know?"))],
-        L("Ask the resident"),
+        [Field("question", "text", gettext_lazy("What do you need to know?"))],
+        gettext_lazy("Ask the resident"),
     ),
     "resident_info": (
-        [Field("answer", "text", L("The resident's answer"))],
-        L("Record the answer"),
+        [Field("answer", "text", gettext_lazy("The resident's answer"))],
+        gettext_lazy("Record the answer"),
     ),
-    "reply": ([Field("text", "text", L("Reply to the resident"))], L("Send reply")),
+    "reply": (
+        [Field("text", "text", gettext_lazy("Reply to the resident"))],
+        gettext_lazy("Send reply"),
+    ),
     "request_extension": (
-        [Field("days", "days", L("Extra working days")), Field("reason", "text", L("Why"))],
-        L("Request extension"),
+        [
+            Field("days", "days", gettext_lazy("Extra working days")),
+            Field("reason", "text", gettext_lazy("Why")),
+        ],
+        gettext_lazy("Request extension"),
     ),
-    "request_suspension": ([Field("reason", "text", L("Why"))], L("Request suspension")),
-    "resume": ([OPTIONAL_NOTE], L("Resume")),
+    "request_suspension": (
+        [Field("reason", "text", gettext_lazy("Why"))],
+        gettext_lazy("Request suspension"),
+    ),
+    "resume": ([OPTIONAL_NOTE], gettext_lazy("Resume")),
     "whistle": (
-        [Field("units", "units", L("Departments to summon")), Field("note", "text", L("Why"))],
-        L("Blow the whistle (吹哨)"),
+        [
+            Field("units", "units", gettext_lazy("Departments to summon")),
+            Field("note", "text", gettext_lazy("Why")),
+        ],
+        gettext_lazy("Blow the whistle (吹哨)"),
     ),
     "report_summons": (
-        [Field("summons", "summons", L("Summons")), OPTIONAL_NOTE],
-        L("Report (报到)"),
+        [Field("summons", "summons", gettext_lazy("Summons")), OPTIONAL_NOTE],
+        gettext_lazy("Report (报到)"),
     ),
     "resolve": (
         [
-            Field("result", "text", L("What was done")),
-            Field("evidence", "files", L("Evidence photos"), False),
+            Field("result", "text", gettext_lazy("What was done")),
+            Field("evidence", "files", gettext_lazy("Evidence photos"), False),
         ],
-        L("Resolve (办结)"),
+        gettext_lazy("Resolve (办结)"),
     ),
     "rate": (
         [
-            Field("responded", "yesno", L("Was it responded to?")),
-            Field("solved", "yesno", L("Is it solved?")),
-            Field("satisfaction", "satisfaction", L("Satisfaction")),
-            Field("comment", "text", L("Comment"), False),
+            Field("responded", "yesno", gettext_lazy("Was it responded to?")),
+            Field("solved", "yesno", gettext_lazy("Is it solved?")),
+            Field("satisfaction", "satisfaction", gettext_lazy("Satisfaction")),
+            Field("comment", "text", gettext_lazy("Comment"), False),
         ],
-        L("Record the callback (回访)"),
+        gettext_lazy("Record the callback (回访)"),
     ),
-    "reopen": ([Field("reason", "text", L("Why"))], L("Reopen")),
-    "close_review": ([Field("reason", "text", L("Why the resolution stands"))], L("Close")),
-    "escalate": ([OPTIONAL_NOTE], L("Supervise (督办)")),
-    "mark_duplicate": ([Field("of", "ticket", L("Duplicate of (ticket)"))], L("Merge")),
-    "relocate": ([Field("jurisdiction", "jurisdiction", L("Place"))], L("Set the place")),
-    "reclassify": ([Field("matter", "matter", L("Category"))], L("Set the category")),
+    "reopen": ([Field("reason", "text", gettext_lazy("Why"))], gettext_lazy("Reopen")),
+    "close_review": (
+        [Field("reason", "text", gettext_lazy("Why the resolution stands"))],
+        gettext_lazy("Close"),
+    ),
+    "escalate": ([OPTIONAL_NOTE], gettext_lazy("Supervise (督办)")),
+    "mark_duplicate": (
+        [Field("of", "ticket", gettext_lazy("Duplicate of (ticket)"))],
+        gettext_lazy("Merge"),
+    ),
+    "relocate": (
+        [Field("jurisdiction", "jurisdiction", gettext_lazy("Place"))],
+        gettext_lazy("Set the place"),
+    ),
+    "reclassify": (
+        [Field("matter", "matter", gettext_lazy("Category"))],
+        gettext_lazy("Set the category"),
+    ),
 }
 
 # Moves that only background work makes, or that have their own place on the page.
