@@ -1,8 +1,10 @@
 """civitas demo [--host 127.0.0.1] [--port 8000] [--workers N] [--no-serve] [--reimport]
+             [--no-appeals]
 
 One command from a fresh checkout to a running demo: migrate the database (SQLite under var/
 by default), build the Harbour City pack into var/demo-pack, import it, create one demo
-sign-in per role, collect static files, and serve with gunicorn (see ``civitas serve``).
+sign-in per role, seed about 300 appeals of the last 60 days once (civitas.citypacks.demo.appeals),
+collect static files, and serve with gunicorn (see ``civitas serve``).
 
 The demo sign-ins have public passwords: never point this command at a real database.
 """
@@ -91,6 +93,11 @@ class Command(BaseCommand):
             help="import the pack even when this very pack was imported last",
         )
         parser.add_argument(
+            "--no-appeals",
+            action="store_true",
+            help="do not seed the ~300 demo appeals (seeded once, then kept)",
+        )
+        parser.add_argument(
             "--pack",
             type=Path,
             default=None,
@@ -109,23 +116,23 @@ class Command(BaseCommand):
     def _run(self, options: dict[str, Any]) -> None:
         database = settings.DATABASES["default"]
         self._step(
-            f"1/6 migrating the database ({database['ENGINE'].rsplit('.', 1)[-1]}: "
+            f"1/7 migrating the database ({database['ENGINE'].rsplit('.', 1)[-1]}: "
             f"{database['NAME']})"
         )
         call_command("migrate", interactive=False, verbosity=0)
 
         pack: Path = options["pack"] or Path(settings.CIVITAS_VAR) / "demo-pack"
-        self._step(f"2/6 building the demo city pack in {pack}")
+        self._step(f"2/7 building the demo city pack in {pack}")
         build_pack(None, pack, progress=lambda message: self.stdout.write(f"  {message}"))
 
         digest = pack_digest(pack)
         if not options["reimport"] and already_imported(digest):
-            self._step(f"3/6 importing: skipped, {CITY} already holds this pack ({digest})")
+            self._step(f"3/7 importing: skipped, {CITY} already holds this pack ({digest})")
         else:
-            self._step(f"3/6 importing the pack ({digest})")
+            self._step(f"3/7 importing the pack ({digest})")
             self._import(pack, digest)
 
-        self._step("4/6 creating the demo sign-ins")
+        self._step("4/7 creating the demo sign-ins")
         with transaction.atomic():
             logins = create_demo_users(actor=ACTOR)
         for line in login_table(logins):
@@ -133,18 +140,19 @@ class Command(BaseCommand):
         self.stdout.write(
             "  These passwords are public: use them only on this demo, never on real data."
         )
+        self._seed_appeals(skip=options["no_appeals"])
 
-        self._step(f"5/6 collecting static files into {settings.STATIC_ROOT}")
+        self._step(f"6/7 collecting static files into {settings.STATIC_ROOT}")
         call_command("collectstatic", interactive=False, verbosity=0)
 
         url = f"http://{options['host']}:{options['port']}/"
         if options["no_serve"]:
             self._step(
-                f"6/6 ready (not serving): run `civitas demo` or `civitas serve`, "
+                f"7/7 ready (not serving): run `civitas demo` or `civitas serve`, "
                 f"then open {url} and sign in as one of the users above"
             )
             return
-        self._step(f"6/6 serving {url} (Ctrl+C stops)")
+        self._step(f"7/7 serving {url} (Ctrl+C stops)")
         call_command(
             "serve",
             host=options["host"],
@@ -166,3 +174,19 @@ class Command(BaseCommand):
             )
         for line in report.summary().splitlines():
             self.stdout.write(f"  {line}")
+
+    def _seed_appeals(self, *, skip: bool) -> None:
+        from civitas.citypacks.demo.appeals import seed
+
+        if skip:
+            self._step("5/7 demo appeals: skipped (--no-appeals)")
+            return
+        self._step("5/7 seeding demo appeals (the last 60 days, through the real services)")
+        made = seed(progress=lambda message: self.stdout.write(f"  {message}"))
+        if not made:
+            self.stdout.write("  skipped: the demo city already holds its demo appeals")
+            return
+        self.stdout.write(
+            f"  {sum(made.values())} appeals: "
+            + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in made.most_common())
+        )
