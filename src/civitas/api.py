@@ -29,3 +29,8 @@ api.add_router("/", org_router, tags=["organisation"])
 @api.exception_handler(CivitasError)
 def civitas_error(request: HttpRequest, exc: CivitasError) -> HttpResponse:
     return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+
+
+from civitas.assessment.api import router as assessment_router  # noqa: E402
+
+api.add_router("/", assessment_router, tags=["assessment"])

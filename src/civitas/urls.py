@@ -10,4 +10,5 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("civitas.web.urls")),
+    path("", include("civitas.assessment.urls")),
 ]
