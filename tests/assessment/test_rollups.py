@@ -84,6 +84,20 @@ class TestRefresh:
         assert RefreshState.objects.get().pending == []
         assert high > low
 
+    def test_appeals_loaded_without_events_are_counted(self, month: dict[str, Any]) -> None:
+        from civitas.appeals.models import Appeal
+
+        refresh()
+        a = month["cases"]["A"]
+        Appeal.objects.filter(pk=a.pk).update(ticket="X-1", token_hash="x" * 64)
+        copy = Appeal.objects.get(pk=a.pk)
+        copy.pk, copy.ticket, copy.token_hash = None, "X-2", "y" * 64
+        copy.received_at += timedelta(days=3)  # a bulk load writes no timeline
+        copy.save()
+        done = refresh()
+        assert done.days == 1
+        assert UnitDay.objects.count() == 2
+
     def test_since_recounts_the_days_of_cases_changed_since(self, month: dict[str, Any]) -> None:
         refresh()
         UnitDay.objects.all().delete()

@@ -20,7 +20,7 @@ class UnitDayAdmin(admin.ModelAdmin):
 
 @admin.register(RefreshState)
 class RefreshStateAdmin(admin.ModelAdmin):
-    list_display = ("name", "event_mark", "ran_at", "days", "seconds")
+    list_display = ("name", "event_mark", "appeal_mark", "ran_at", "days", "seconds")
 
     def has_add_permission(self, request: object) -> bool:
         return False

@@ -68,11 +68,13 @@ class UnitDay(models.Model):
 
 
 class RefreshState(models.Model):
-    """Where the last refresh stopped: the highest timeline event id it read, and the ids
-    below it that were missing (transactions not yet committed then), to look for again."""
+    """Where the last refresh stopped: the highest timeline event id it read, the ids below it
+    that were missing (transactions not yet committed then) to look for again, and the
+    highest appeal id (bulk loads such as the Boston replay write appeals without events)."""
 
     name = models.CharField(max_length=40, unique=True)
     event_mark = models.BigIntegerField(default=0)
+    appeal_mark = models.BigIntegerField(default=0)
     pending = models.JSONField(default=list, blank=True)
     ran_at = models.DateTimeField(null=True, blank=True)
     days = models.PositiveIntegerField(default=0)

@@ -209,9 +209,17 @@ def _state() -> RefreshState:
 
 
 def _finish(
-    state: RefreshState, *, days: int, rows: int, mark: int, started: float, pending: list[Any]
+    state: RefreshState,
+    *,
+    days: int,
+    rows: int,
+    mark: int,
+    started: float,
+    pending: list[Any],
+    appeal_mark: int,
 ) -> Refreshed:
     state.event_mark, state.pending = mark, pending
+    state.appeal_mark = max(state.appeal_mark, appeal_mark)
     state.ran_at = clock.now()
     state.days = days
     state.seconds = round(time.perf_counter() - started, 3)
@@ -245,17 +253,34 @@ def refresh(*, since: datetime | None = None) -> Refreshed:
     started = time.perf_counter()
     state = _state()
     mark = Event.objects.aggregate(m=Max("id"))["m"] or 0
+    appeal_mark = Appeal.objects.aggregate(m=Max("id"))["m"] or 0
     pending: list[Any] = state.pending
     if since is not None:
         days = _days_of(Appeal.objects.filter(updated_at__gte=since).values_list("id", flat=True))
         mark = state.event_mark  # the events since the mark are still to be read
     elif state.ran_at is None:
-        return _rebuild(state, mark, started)
+        return _rebuild(state, mark, appeal_mark, started)
     else:
         appeal_ids, pending = _new_events(state, mark)
         days = _days_of(appeal_ids)
+        # Appeals loaded in bulk, without timeline events.
+        loaded = Appeal.objects.filter(id__gt=state.appeal_mark, id__lte=appeal_mark)
+        days |= set(
+            loaded.annotate(d=TruncDate("received_at", tzinfo=zone()))
+            .values_list("d", flat=True)
+            .order_by()
+            .distinct()
+        )
     rows = recount(days=days)
-    return _finish(state, days=len(days), rows=rows, mark=mark, started=started, pending=pending)
+    return _finish(
+        state,
+        days=len(days),
+        rows=rows,
+        mark=mark,
+        started=started,
+        pending=pending,
+        appeal_mark=appeal_mark,
+    )
 
 
 def rebuild() -> Refreshed:
@@ -263,10 +288,11 @@ def rebuild() -> Refreshed:
     started = time.perf_counter()
     state = _state()
     mark = Event.objects.aggregate(m=Max("id"))["m"] or 0
-    return _rebuild(state, mark, started)
+    appeal_mark = Appeal.objects.aggregate(m=Max("id"))["m"] or 0
+    return _rebuild(state, mark, appeal_mark, started)
 
 
-def _rebuild(state: RefreshState, mark: int, started: float) -> Refreshed:
+def _rebuild(state: RefreshState, mark: int, appeal_mark: int, started: float) -> Refreshed:
     span = Appeal.objects.aggregate(first=Min("received_at"), last=Max("received_at"))
     UnitDay.objects.all().delete()
     days: list[date] = []
@@ -278,7 +304,15 @@ def _rebuild(state: RefreshState, mark: int, started: float) -> Refreshed:
             d += timedelta(days=1)
     rows = recount(days=days)
     # A full rebuild saw everything committed so far: the next run starts from here.
-    return _finish(state, days=len(days), rows=rows, mark=mark, started=started, pending=[])
+    return _finish(
+        state,
+        days=len(days),
+        rows=rows,
+        mark=mark,
+        started=started,
+        pending=[],
+        appeal_mark=appeal_mark,
+    )
 
 
 def totals() -> dict[str, int]:
