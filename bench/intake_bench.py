@@ -282,6 +282,7 @@ def one_backend(backend: str, tmp: Path, pack: Path, args: argparse.Namespace) -
     bare_per_s = after["bare_rows"] / after["bare_s"]
     return {
         "backend": backend,
+        "load_avg_1m": round(os.getloadavg()[0], 1),
         "workers": args.workers,
         "clients": args.clients,
         **measured,
