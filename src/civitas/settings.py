@@ -190,3 +190,41 @@ LOGGING = {
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
+
+# -- Background work, schedule and notifications (deadlines engineer) -------------------------
+# django-tasks with its database backend: tasks are rows in the same database, so a task
+# queued inside a transaction is committed (or rolled back) with it. `civitas worker` runs
+# the scheduler and executes the queued tasks; start one or several.
+INSTALLED_APPS += ["django_tasks", "django_tasks_db"]
+TASKS = {
+    "default": {
+        "BACKEND": os.environ.get("CIVITAS_TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
+        "QUEUES": [],
+    }
+}
+# Periodic jobs are registered in code (civitas.kit.scheduler.register); this maps a job name
+# to another period in seconds, or to 0 to switch the job off.
+CIVITAS_SCHEDULE: dict[str, int] = {}
+# Resolved cases the resident has not rated within this many days are closed automatically.
+CIVITAS_AUTO_CLOSE_DAYS = int(os.environ.get("CIVITAS_AUTO_CLOSE_DAYS", "7"))
+# Outbox: attempts before a message is given up, and the first retry delay (doubling).
+CIVITAS_OUTBOX_MAX_ATTEMPTS = 5
+CIVITAS_OUTBOX_RETRY_SECONDS = 120
+# A generic HTTP SMS gateway (off unless CIVITAS_SMS_URL is set): POST JSON
+# {"to", "text", "sender"} with "Authorization: Bearer CIVITAS_SMS_TOKEN".
+CIVITAS_SMS_URL = os.environ.get("CIVITAS_SMS_URL", "")
+CIVITAS_SMS_TOKEN = os.environ.get("CIVITAS_SMS_TOKEN", "")
+CIVITAS_SMS_SENDER = os.environ.get("CIVITAS_SMS_SENDER", "")
+CIVITAS_SMS_TIMEOUT = float(os.environ.get("CIVITAS_SMS_TIMEOUT", "10"))
+if CIVITAS_SMS_URL:
+    CIVITAS_NOTIFY_ADAPTERS["sms"] = "civitas.kit.outbox.HttpSmsAdapter"
+if os.environ.get("CIVITAS_EMAIL", "").lower() in {"1", "true", "yes", "on"}:
+    CIVITAS_NOTIFY_ADAPTERS["email"] = "civitas.kit.outbox.EmailAdapter"
+EMAIL_HOST = os.environ.get("CIVITAS_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("CIVITAS_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("CIVITAS_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("CIVITAS_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("CIVITAS_EMAIL_TLS", "").lower() in {"1", "true", "yes", "on"}
+EMAIL_TIMEOUT = 10
+DEFAULT_FROM_EMAIL = os.environ.get("CIVITAS_EMAIL_FROM", "civitas@localhost")
+# -- end of background work settings ----------------------------------------------------------

@@ -12,3 +12,8 @@ class AppealsConfig(AppConfig):
         from civitas.appeals import access_rules
 
         access_rules.register()
+
+        from civitas.kit import scheduler
+
+        scheduler.register("appeals.deadlines", 60, "civitas.appeals.tasks.check_deadlines")
+        scheduler.register("appeals.auto_close", 3600, "civitas.appeals.tasks.auto_close_due")

@@ -16,8 +16,10 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from civitas.kit import calendar as business_calendar
+from civitas.kit import outbox
 from civitas.kit.errors import CivitasError
-from civitas.kit.models import AuditEntry
+from civitas.kit.models import AuditEntry, CalendarDay, OutboxMessage, ScheduledRun
 
 
 class _DryRun(Exception):
@@ -98,6 +100,103 @@ class AuditEntryAdmin(admin.ModelAdmin):
     date_hierarchy = "at"
     ordering = ("-seq",)
     readonly_fields = tuple(f.name for f in AuditEntry._meta.fields)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# -- business calendars, the outbox and the scheduler (deadlines engineer) --------------------
+
+
+class CalendarDayForm(ServiceForm):
+    class Meta:
+        model = CalendarDay
+        fields = ("calendar", "day", "kind", "name")
+
+    def service_call(self) -> Callable[[], object] | None:
+        data = self.cleaned_data
+        return lambda: business_calendar.set_day(
+            actor=self.actor,
+            calendar=data.get("calendar") or self.instance.calendar,
+            day=data.get("day") or self.instance.day,
+            kind=data["kind"],
+            name=data.get("name", ""),
+            reason=data.get("reason", ""),
+        )
+
+
+@admin.register(CalendarDay)
+class CalendarDayAdmin(ServiceAdmin):
+    form = CalendarDayForm
+    list_display = ("calendar", "day", "kind", "name")
+    list_filter = ("calendar", "kind")
+    search_fields = ("name", "calendar")
+    date_hierarchy = "day"
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> tuple[str, ...]:
+        return ("calendar", "day") if obj is not None else ()
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        business_calendar.set_day(
+            actor=request.user,
+            calendar=obj.calendar,
+            day=obj.day,
+            kind=obj.kind,
+            name=obj.name,
+            reason=form.cleaned_data.get("reason", ""),
+        )
+        obj.pk = CalendarDay.objects.get(calendar=obj.calendar, day=obj.day).pk
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        business_calendar.remove_day(
+            actor=request.user, calendar=obj.calendar, day=obj.day, reason="admin"
+        )
+
+    def delete_queryset(self, request: HttpRequest, queryset: Any) -> None:
+        for obj in list(queryset):
+            self.delete_model(request, obj)
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    list_display = ("id", "created_at", "channel", "recipient", "subject", "state", "attempts")
+    list_filter = ("state", "channel")
+    search_fields = ("recipient", "subject", "topic")
+    date_hierarchy = "created_at"
+    ordering = ("-id",)
+    readonly_fields = tuple(f.name for f in OutboxMessage._meta.fields)
+    actions = ("send_again",)
+
+    @admin.action(description=_("Send the selected failed messages again"))
+    def send_again(self, request: HttpRequest, queryset: Any) -> None:
+        n = outbox.requeue(ids=list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, _("%(n)d message(s) queued again.") % {"n": n})
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(ScheduledRun)
+class ScheduledRunAdmin(admin.ModelAdmin):
+    list_display = ("name", "period_start", "claimed_by", "started_at", "finished_at", "ok")
+    list_filter = ("name", "ok")
+    ordering = ("-period_start",)
+    readonly_fields = tuple(f.name for f in ScheduledRun._meta.fields)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -101,3 +101,32 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.channel} to {self.recipient}: {self.subject}"
+
+
+class ScheduledRun(models.Model):
+    """One period of a periodic job, claimed by the scheduler that inserted this row first.
+
+    The unique (name, period_start) pair is what makes a job run once per period however many
+    schedulers run: the insert and the queued task commit together, and a second scheduler's
+    insert fails on the constraint.
+    """
+
+    name = models.CharField(_("job"), max_length=80)
+    period_start = models.DateTimeField(_("period start"))
+    claimed_at = models.DateTimeField(_("claimed"))
+    claimed_by = models.CharField(_("claimed by"), max_length=80, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    ok = models.BooleanField(_("succeeded"), null=True)
+    outcome = models.TextField(_("outcome"), blank=True)
+
+    class Meta:
+        ordering = ["-period_start", "name"]
+        verbose_name = _("scheduled run")
+        verbose_name_plural = _("scheduled runs")
+        constraints = [
+            models.UniqueConstraint(fields=["name", "period_start"], name="uniq_scheduled_run"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} @ {self.period_start:%Y-%m-%d %H:%M}"
