@@ -5,7 +5,9 @@ from __future__ import annotations
 from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import ValidationError
 
+from civitas.appeals.api import router as appeals_router
 from civitas.geo.api import router as geo_router
 from civitas.kit.errors import CivitasError
 from civitas.matters.api import router as matters_router
@@ -29,6 +31,29 @@ api.add_router("/", org_router, tags=["organisation"])
 @api.exception_handler(CivitasError)
 def civitas_error(request: HttpRequest, exc: CivitasError) -> HttpResponse:
     return api.create_response(request, {"error": exc.as_dict()}, status=exc.status)
+
+
+# -- appeals (issue 3) ----------------------------------------------------------------------
+api.add_router("/", appeals_router, tags=["appeals"])
+
+
+@api.exception_handler(ValidationError)
+def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse:
+    """Malformed requests answer in the same shape as every other error, naming the field."""
+    details = [
+        {
+            "field": ".".join(str(p) for p in e.get("loc", ())[1:] if p != "body")
+            or ".".join(str(p) for p in e.get("loc", ())),
+            "message": str(e.get("msg", "")),
+        }
+        for e in exc.errors
+    ]
+    message = "; ".join(f"{d['field']}: {d['message']}" for d in details)
+    return api.create_response(
+        request,
+        {"error": {"code": "invalid_input", "message": message, "details": details}},
+        status=422,
+    )
 
 
 from civitas.assessment.api import router as assessment_router  # noqa: E402

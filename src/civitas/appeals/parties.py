@@ -12,7 +12,7 @@ from typing import Any
 from civitas.appeals import workflow as wf
 from civitas.appeals.models import Appeal, Assignment, Summons
 from civitas.org.access import scope_of
-from civitas.org.models import Membership, Role
+from civitas.org.models import ApiKey, Membership, Role, UnitKind
 
 CENTRE_ROLES = frozenset({Role.DISPATCHER, Role.ADMINISTRATOR})
 HANDLER_ROLES = frozenset({Role.UNIT_HANDLER, Role.UNIT_LEADER})
@@ -50,6 +50,8 @@ def parties_of(actor: Any, appeal: Appeal) -> frozenset[str]:
         return frozenset({wf.SYSTEM}) if actor == "system" else frozenset()
     if isinstance(actor, TrackingToken):
         return frozenset({wf.RESIDENT}) if actor.appeal_id == appeal.pk else frozenset()
+    if isinstance(actor, ApiKey):
+        return _key_parties(actor, appeal)
     if not getattr(actor, "is_authenticated", False):
         return frozenset()
     parties: set[str] = set()
@@ -88,3 +90,28 @@ def may_see_contact(actor: Any, appeal: Appeal) -> bool:
     handlers (who must call back). Co-handlers and summoned departments see the case only."""
     parties = parties_of(actor, appeal)
     return bool(parties & {wf.CENTRE, wf.OPERATOR, wf.LEAD, wf.RESIDENT})
+
+
+def _key_parties(key: ApiKey, appeal: Appeal) -> frozenset[str]:
+    """A machine client with the appeals:handle scope acts for its unit: the lead, a
+    co-handler or a summoned department of the case, or the centre when the unit is a
+    service centre whose area covers the case."""
+    scope = scope_of(key)
+    if "appeals.handle" not in scope.actions or key.unit_id is None:
+        return frozenset()
+    parties: set[str] = set()
+    if key.unit_id == appeal.lead_unit_id:
+        parties.add(wf.LEAD)
+    if Assignment.objects.filter(
+        appeal=appeal,
+        unit_id=key.unit_id,
+        role=Assignment.Role.CO,
+        state__in=[Assignment.State.DISPATCHED, Assignment.State.ACCEPTED],
+    ).exists():
+        parties.add(wf.CO)
+    if Summons.objects.filter(appeal=appeal, unit_id=key.unit_id).exists():
+        parties.add(wf.SUMMONED)
+    centre = key.unit is not None and key.unit.kind == UnitKind.CENTRE
+    if centre and scope.covers_path(case_path(appeal)):
+        parties.add(wf.CENTRE)
+    return frozenset(parties)

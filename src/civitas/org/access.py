@@ -128,8 +128,9 @@ def _compute_scope(actor: Any) -> Scope:
             return NOBODY
         actions = frozenset().union(*(API_KEY_SCOPES.get(s, set()) for s in actor.scopes))
         if actor.unit_id is None:
-            # A key that acts for no unit may read public reference data only.
-            return Scope(actions=actions & {"reference.read"})
+            # A key that acts for no unit may read public reference data and submit
+            # appeals (a city app), nothing scoped.
+            return Scope(actions=actions & {"reference.read", "appeals.submit"})
         unit = Unit.objects.select_related("jurisdiction").get(pk=actor.unit_id)
         key_paths, key_units = _scope_for_unit(unit, Role.DISPATCHER)
         return Scope(
