@@ -20,6 +20,9 @@ PAGES = [
     ("jurisdiction-zh", "/city/j/DC-D01/", "zh-hans"),
     ("matters", "/matters/", "zh-hans"),
     ("responsibility", "/responsibilities/", "en"),
+    ("workbench", "/work/", "en"),
+    ("desk", "/desk/", "zh-hans"),
+    ("assessment", "/assessment/", "en"),
 ]
 
 

@@ -288,7 +288,12 @@ class _Seeder:
         matter, en, zh = rng.choice(TEXTS)
         spot = self._spot()
         chinese = rng.random() < 0.6
-        text = (zh if chinese else en).format(place=spot.name_zh if chinese else spot.name_en)
+        # Appeals that cannot be placed name no place at all ("our estate" / "我们小区").
+        if located:
+            place = spot.name_zh if chinese else spot.name_en
+        else:
+            place = "我们小区" if chinese else "our estate"
+        text = (zh if chinese else en).format(place=place)
         channel = rng.choices([Channel.WEB, Channel.HOTLINE, Channel.GRID], [5, 4, 1])[0]
         actor: Any = {
             Channel.WEB: "web",
@@ -304,7 +309,7 @@ class _Seeder:
             lat, lon = self._point(spot)
         data = intake.AppealIn(
             city=CITY,
-            text=text if located else text.replace(spot.name_zh, "").replace(spot.name_en, ""),
+            text=text,
             channel=channel,
             kind=Kind.REPORT if channel == Channel.GRID else Kind.COMPLAINT,
             matter_code=matter if located and rng.random() < 0.6 else "",

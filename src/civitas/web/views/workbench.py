@@ -441,7 +441,9 @@ def _rows(items: Any, now: Any) -> list[dict[str, Any]]:
 @login_required
 def queue(request: HttpRequest) -> HttpResponse:
     require(request, "appeals.read", _("The workbench is for staff of the city's units."))
-    tab = request.GET.get("tab", "mine")
+    # People without a unit of their own (centre staff) start on everything they may see.
+    default_tab = "mine" if selectors.my_units(request.user) else "area"
+    tab = request.GET.get("tab", default_tab)
     qs = selectors.my_queue(request.user) if tab == "mine" else selectors.appeals(request.user)
     status = request.GET.get("status", "")
     if status in Status.values:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -152,14 +154,23 @@ class Command(BaseCommand):
                 f"then open {url} and sign in as one of the users above"
             )
             return
-        self._step(f"7/7 serving {url} (Ctrl+C stops)")
-        call_command(
-            "serve",
-            host=options["host"],
-            port=options["port"],
-            workers=options["workers"],
-            no_collectstatic=True,
-        )
+        self._step(f"7/7 serving {url} with a background worker (Ctrl+C stops both)")
+        # Deadline checks, notifications and roll-ups run in `civitas worker` beside the server.
+        worker = subprocess.Popen([sys.executable, "-m", "civitas", "worker"])
+        try:
+            call_command(
+                "serve",
+                host=options["host"],
+                port=options["port"],
+                workers=options["workers"],
+                no_collectstatic=True,
+            )
+        finally:
+            worker.terminate()
+            try:
+                worker.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                worker.kill()
 
     def _import(self, pack: Path, digest: str) -> None:
         from civitas.citypacks.importer import import_pack
