@@ -711,3 +711,197 @@ class TestDuplicates:
         n = OutboxMessage.objects.count()
         atomic(services.internal_note, actor=c["handler"], appeal=fresh(first), note="hm")
         assert OutboxMessage.objects.count() == n
+
+
+# -- checks made on the locked case, and acting only for one's own unit ------------------------
+
+
+def _handle_key(unit: Any) -> Any:
+    from civitas.org import services as org_services
+
+    with transaction.atomic():
+        key, _clear = org_services.create_api_key(
+            actor="test", name=f"{unit.code} app", scopes=["appeals:handle"], unit=unit
+        )
+    return key
+
+
+@pytest.mark.django_db
+class TestChecksOnTheLockedCase:
+    """What another transaction committed between a caller's look at the case and the row
+    lock is seen by the checks (the meanwhile work runs just before the lock is taken)."""
+
+    def _meanwhile(self, monkeypatch: Any, actor: Any, work: Callable[[], None]) -> None:
+        real = services._move
+
+        def racing(who: Any, appeal: Appeal, action: str, **kw: Any) -> Appeal:
+            if who is actor and action == "return":
+                monkeypatch.setattr(services, "_move", real)
+                with transaction.atomic():
+                    work()
+            return real(who, appeal, action, **kw)
+
+        monkeypatch.setattr(services, "_move", racing)
+
+    def test_a_ruling_that_lands_first_refuses_the_return(
+        self, case_city: dict[str, Any], monkeypatch: Any
+    ) -> None:
+        c = case_city
+        a = submit(c).appeal
+        seen = fresh(a)  # the handler's page: dispatched to the unit, window open
+
+        def return_and_rule() -> None:
+            services.return_case(actor=c["leader"], appeal=fresh(a), reason="not ours")
+            services.arbitrate(
+                actor=c["dispatcher"], appeal=fresh(a), unit=c["T-D1-housing"], reason="yours"
+            )
+
+        self._meanwhile(monkeypatch, c["handler"], return_and_rule)
+        # No savepoint of the test's own: what landed meanwhile stays to be checked.
+        with pytest.raises(Conflict) as exc:
+            services.return_case(actor=c["handler"], appeal=seen, reason="still not ours")
+        assert exc.value.code == "arbitrated"
+        case = fresh(a)
+        assert (case.status, case.return_count, case.arbitrated) == (S.DISPATCHED, 1, True)
+        lead = services.lead_assignment(case)
+        assert lead is not None and lead.binding and lead.state == Assignment.State.DISPATCHED
+
+    def test_a_reassignment_that_lands_first_refuses_the_return(
+        self, case_city: dict[str, Any], monkeypatch: Any
+    ) -> None:
+        c = case_city
+        a = submit(c).appeal
+        seen = fresh(a)
+
+        def redispatch() -> None:
+            services.dispatch(
+                actor=c["dispatcher"], appeal=fresh(a), unit=c["T-D2-housing"], reason="theirs"
+            )
+
+        self._meanwhile(monkeypatch, c["handler"], redispatch)
+        with pytest.raises(wf.StaleCase):
+            services.return_case(actor=c["handler"], appeal=seen, reason="not ours")
+        case = fresh(a)
+        assert (case.status, case.lead_unit, case.return_count) == (
+            S.DISPATCHED,
+            c["T-D2-housing"],
+            0,
+        )
+        assert services.lead_assignment(case).state == Assignment.State.DISPATCHED  # type: ignore[union-attr]
+
+    def test_the_window_is_read_on_the_locked_case(self, case_city: dict[str, Any]) -> None:
+        c = case_city
+        t0 = _at(2026, 3, 2)
+        with clock.frozen(t0):
+            a = submit(c).appeal
+        with clock.frozen(t0 + timedelta(hours=30)), pytest.raises(Conflict) as exc:
+            atomic(services.return_case, actor=c["handler"], appeal=a, reason="not ours")
+        assert exc.value.code == "return_window_closed"
+        assert "ask the centre to reassign it" in exc.value.message
+
+
+@pytest.mark.django_db
+class TestActingForOnesOwnUnit:
+    """``co_done`` and ``report_summons`` called directly are as strict as the API: a person
+    (or API key) acts only for a unit they work for, even when they are a co-handler or a
+    summoned department of the case through another unit."""
+
+    def _two_co_parts(self, c: dict[str, Any]) -> Appeal:
+        a = bring(c, S.ACCEPTED)
+        for unit in (c["T-D2-housing"], c["T-D1-S1-office"]):
+            Assignment.objects.create(
+                appeal=a, unit=unit, role=Assignment.Role.CO, part="pump", dispatched_at=clock.now()
+            )
+        return a
+
+    def _open_parts(self, a: Appeal) -> set[str]:
+        return set(
+            Assignment.objects.filter(
+                appeal=a, role=Assignment.Role.CO, state=Assignment.State.DISPATCHED
+            ).values_list("unit__code", flat=True)
+        )
+
+    def test_a_person_reports_only_their_own_units_part(self, case_city: dict[str, Any]) -> None:
+        c = case_city
+        a = self._two_co_parts(c)
+        version = fresh(a).version
+        with pytest.raises(Forbidden) as exc:
+            atomic(
+                services.co_done,
+                actor=c["other_handler"],  # a co-handler, but of T-D2, not of the office
+                appeal=fresh(a),
+                unit=c["T-D1-S1-office"],
+                note="done for them",
+            )
+        assert "T-D1-S1-OFFICE" in exc.value.message.upper()
+        assert fresh(a).version == version
+        assert self._open_parts(a) == {"T-D2-HOUSING", "T-D1-S1-OFFICE"}
+        atomic(
+            services.co_done,
+            actor=c["street_handler"],
+            appeal=fresh(a),
+            unit=c["T-D1-S1-office"],
+            note="done",
+        )
+        assert self._open_parts(a) == {"T-D2-HOUSING"}
+
+    def test_an_api_key_reports_only_its_units_part(self, case_city: dict[str, Any]) -> None:
+        c = case_city
+        a = self._two_co_parts(c)
+        key = _handle_key(c["T-D2-housing"])
+        with pytest.raises(Forbidden):
+            atomic(services.co_done, actor=key, appeal=fresh(a), unit=c["T-D1-S1-office"], note="x")
+        atomic(services.co_done, actor=key, appeal=fresh(a), unit=c["T-D2-housing"], note="ok")
+        assert self._open_parts(a) == {"T-D1-S1-OFFICE"}
+
+    def test_a_department_reports_only_to_its_own_summons(self, case_city: dict[str, Any]) -> None:
+        c = case_city
+        a = bring(c, S.ACCEPTED)
+        atomic(
+            services.whistle,
+            actor=c["handler"],
+            appeal=fresh(a),
+            units=[c["T-D2-housing"], c["T-D1-S1-office"]],
+            note="flooded basement",
+        )
+        theirs = a.summonses.get(unit=c["T-D2-housing"])
+        mine = a.summonses.get(unit=c["T-D1-S1-office"])
+        for actor in (c["street_handler"], _handle_key(c["T-D1-S1-office"])):
+            with pytest.raises(Forbidden):
+                atomic(
+                    services.report_summons,
+                    actor=actor,  # summoned too, but for the office, not for T-D2
+                    appeal=fresh(a),
+                    summons=theirs,
+                    note="here",
+                )
+        theirs.refresh_from_db()
+        assert theirs.reported_at is None
+        key = _handle_key(c["T-D1-S1-office"])
+        atomic(services.report_summons, actor=key, appeal=fresh(a), summons=mine, note="here")
+        atomic(
+            services.report_summons,
+            actor=c["other_handler"],
+            appeal=fresh(a),
+            summons=theirs,
+            note="here",
+        )
+        assert not a.summonses.filter(reported_at__isnull=True).exists()
+
+    def test_a_second_report_is_refused_under_the_lock(self, case_city: dict[str, Any]) -> None:
+        c = case_city
+        a = bring(c, S.ACCEPTED)
+        atomic(
+            services.whistle,
+            actor=c["handler"],
+            appeal=fresh(a),
+            units=[c["T-D2-housing"]],
+            note="smell of gas",
+        )
+        stale = a.summonses.get()  # loaded before the first report
+        atomic(services.report_summons, actor=c["other_handler"], appeal=fresh(a), summons=stale)
+        with pytest.raises(Conflict, match="already reported"):
+            atomic(
+                services.report_summons, actor=c["other_handler"], appeal=fresh(a), summons=stale
+            )
+        assert fresh(a).events.filter(action="report_summons").count() == 1

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.base import ContentFile
+from django.utils.translation import gettext as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from civitas.appeals.models import Appeal, Attachment
@@ -35,20 +36,23 @@ class CleanImage:
     content_type: str
 
 
+def _too_big(name: str) -> InvalidInput:
+    return InvalidInput(
+        _("%(name)s: larger than %(mb)d MB") % {"name": name, "mb": MAX_BYTES // (1024 * 1024)},
+        details={"field": "photos"},
+    )
+
+
 def _read(upload: Any) -> tuple[str, bytes]:
     name = getattr(upload, "name", "photo") or "photo"
     if hasattr(upload, "read"):
         if getattr(upload, "size", 0) and upload.size > MAX_BYTES:
-            raise InvalidInput(
-                f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB", details={"field": "photos"}
-            )
+            raise _too_big(name)
         raw = upload.read(MAX_BYTES + 1)
     else:
         raw = bytes(upload)
     if len(raw) > MAX_BYTES:
-        raise InvalidInput(
-            f"{name}: larger than {MAX_BYTES // (1024 * 1024)} MB", details={"field": "photos"}
-        )
+        raise _too_big(name)
     return name, raw
 
 
@@ -60,12 +64,14 @@ def check_image(upload: Any) -> CleanImage:
             kind = probe.format or ""
             if kind not in FORMATS:
                 raise InvalidInput(
-                    f"{name}: {kind or 'unknown'} is not accepted; send a JPEG, PNG or WebP photo",
+                    _("%(name)s: %(kind)s is not accepted; send a JPEG, PNG or WebP photo")
+                    % {"name": name, "kind": kind or _("an unknown format")},
                     details={"field": "photos"},
                 )
             if probe.width * probe.height > MAX_PIXELS:
                 raise InvalidInput(
-                    f"{name}: the picture is too large ({probe.width}x{probe.height})",
+                    _("%(name)s: the picture is too large (%(width)dx%(height)d)")
+                    % {"name": name, "width": probe.width, "height": probe.height},
                     details={"field": "photos"},
                 )
             probe.verify()
@@ -80,8 +86,8 @@ def check_image(upload: Any) -> CleanImage:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         raise InvalidInput(
-            f"{name}: not a readable image ({exc.__class__.__name__}); "
-            "send a JPEG, PNG or WebP photo",
+            _("%(name)s: not a readable image (%(error)s); send a JPEG, PNG or WebP photo")
+            % {"name": name, "error": exc.__class__.__name__},
             details={"field": "photos"},
         ) from exc
     content_type, ext = FORMATS[kind]
@@ -92,7 +98,7 @@ def check_image(upload: Any) -> CleanImage:
 def store(*, appeal: Appeal, image: CleanImage, purpose: str, by: str) -> Attachment:
     if appeal.attachments.count() >= MAX_FILES * 3:
         raise InvalidInput(
-            "this case already holds the most files it may", details={"field": "photos"}
+            _("this case already holds the most files it may"), details={"field": "photos"}
         )
     digest = hashlib.sha256(image.data).hexdigest()
     att = Attachment(

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from civitas.appeals import intake
 from civitas.appeals.models import Appeal, Channel
@@ -154,7 +155,7 @@ def check_header(path: Path) -> list[str]:
 
 
 def count_rows(path: Path) -> int:
-    return sum(1 for _ in _rows(path))
+    return sum(1 for _row in _rows(path))
 
 
 def import_csv(
@@ -170,14 +171,17 @@ def import_csv(
     Opens one transaction per row (the command is the entry point); in a dry run every row
     goes through intake and is rolled back."""
     if channel not in Channel.values:
-        raise CivitasError(f"unknown channel {channel!r}; use one of {', '.join(Channel.values)}")
+        raise CivitasError(
+            _("unknown channel %(channel)s; use one of %(values)s")
+            % {"channel": repr(channel), "values": ", ".join(Channel.values)}
+        )
     result = Result()
     name = str(path)
     missing = check_header(path)
     if missing:
         raise InvalidInput(
-            f"{name}: the header lacks the column(s) {', '.join(missing)}; expected "
-            f"{', '.join(COLUMNS)}",
+            _("%(file)s: the header lacks the column(s) %(missing)s; expected %(columns)s")
+            % {"file": name, "missing": ", ".join(missing), "columns": ", ".join(COLUMNS)},
             details={"field": ",".join(missing)},
         )
     total = count_rows(path) if progress else 0

@@ -18,6 +18,8 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils.module_loading import import_string
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from civitas.appeals import triage
 from civitas.appeals import workflow as wf
@@ -82,35 +84,47 @@ def _check(data: AppealIn) -> tuple[Matter | None, list[dict[str, str]]]:
         problems.append({"field": fld, "message": msg})
 
     if not Jurisdiction.objects.filter(code=data.city, parent__isnull=True).exists():
-        bad("city", f"no city with code {data.city!r}")
+        bad("city", _("no city with code %(city)s") % {"city": repr(data.city)})
     text = (data.text or "").strip()
     if len(text) < 5:
-        bad("text", "describe what happened in at least 5 characters")
+        bad("text", _("describe what happened in at least 5 characters"))
     if len(text) > MAX_TEXT:
-        bad("text", f"at most {MAX_TEXT} characters (got {len(text)})")
+        bad(
+            "text",
+            _("at most %(limit)d characters (got %(length)d)")
+            % {"limit": MAX_TEXT, "length": len(text)},
+        )
     if data.channel not in Channel.values:
-        bad("channel", f"unknown channel {data.channel!r}")
+        bad("channel", _("unknown channel %(channel)s") % {"channel": repr(data.channel)})
     if data.kind not in Kind.values:
-        bad("kind", f"unknown kind {data.kind!r}; use one of {', '.join(Kind.values)}")
+        bad(
+            "kind",
+            _("unknown kind %(kind)s; use one of %(values)s")
+            % {"kind": repr(data.kind), "values": ", ".join(Kind.values)},
+        )
     if data.urgency and data.urgency not in Urgency.values:
-        bad("urgency", f"unknown urgency {data.urgency!r}")
+        bad("urgency", _("unknown urgency %(urgency)s") % {"urgency": repr(data.urgency)})
     if (data.lat is None) != (data.lon is None):
-        bad("lat" if data.lat is None else "lon", "give both latitude and longitude, or none")
+        bad("lat" if data.lat is None else "lon", _("give both latitude and longitude, or none"))
     if data.lat is not None and not -90 <= data.lat <= 90:
-        bad("lat", "latitude must be within [-90, 90]")
+        bad("lat", _("latitude must be within [-90, 90]"))
     if data.lon is not None and not -180 <= data.lon <= 180:
-        bad("lon", "longitude must be within [-180, 180]")
+        bad("lon", _("longitude must be within [-180, 180]"))
     if len(data.address) > 300:
-        bad("address", "at most 300 characters")
+        bad("address", _("at most %(limit)d characters") % {"limit": 300})
     if data.contact.email and "@" not in data.contact.email:
-        bad("contact.email", "not an e-mail address")
+        bad("contact.email", _("not an e-mail address"))
     matter = None
     if data.matter_code:
         matter = Matter.objects.filter(
             code=data.matter_code, catalogue=data.city, active=True
         ).first()
         if matter is None:
-            bad("matter", f"no active matter {data.matter_code!r} in this city's catalogue")
+            bad(
+                "matter",
+                _("no active matter %(matter)s in this city's catalogue")
+                % {"matter": repr(data.matter_code)},
+            )
     return matter, problems
 
 
@@ -119,7 +133,7 @@ def next_ticket(city: str, at: datetime) -> str:
     from zoneinfo import ZoneInfo
 
     day = at.astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-    for _ in range(3):
+    for _attempt in range(3):
         counter = TicketCounter.objects.select_for_update().filter(city=city, day=day).first()
         if counter is None:
             try:
@@ -131,7 +145,7 @@ def next_ticket(city: str, at: datetime) -> str:
         counter.last += 1
         counter.save(update_fields=["last"])
         return f"{city}-{day:%Y%m%d}-{counter.last:06d}"
-    raise Conflict("could not number the appeal; try again")
+    raise Conflict(_("could not number the appeal; try again"))
 
 
 def _request_hash(data: AppealIn) -> str:
@@ -153,7 +167,7 @@ def submit(
     if idempotency_key:
         if len(idempotency_key) > 200:
             raise InvalidInput(
-                "Idempotency-Key is longer than 200 characters",
+                _("Idempotency-Key is longer than %(limit)d characters") % {"limit": 200},
                 details={"field": "Idempotency-Key"},
             )
         client = client or audit.actor_label(actor)
@@ -161,17 +175,24 @@ def submit(
         if first is not None:
             if first.request_hash != _request_hash(data):
                 raise Conflict(
-                    "this Idempotency-Key was used for a different submission; "
-                    "use a new key for a new appeal",
+                    _(
+                        "this Idempotency-Key was used for a different submission; "
+                        "use a new key for a new appeal"
+                    ),
                     code="idempotency_mismatch",
                     status=422,
                 )
             return Submitted(first.appeal, None, False)
     matter, problems = _check(data)
     if problems:
+        listed = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         raise InvalidInput(
-            f"{len(problems)} problem(s) with the appeal: "
-            + "; ".join(f"{p['field']}: {p['message']}" for p in problems),
+            ngettext(
+                "%(count)d problem with the appeal: %(problems)s",
+                "%(count)d problems with the appeal: %(problems)s",
+                len(problems),
+            )
+            % {"count": len(problems), "problems": listed},
             details=problems,
         )
     from civitas.appeals import attachments

@@ -8,6 +8,7 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from civitas.appeals import deadlines
 from civitas.appeals import workflow as wf
@@ -20,21 +21,40 @@ from civitas.appeals.models import (
     Status,
     Summons,
 )
-from civitas.appeals.parties import parties_of
+from civitas.appeals.parties import HANDLER_ROLES, parties_of
 from civitas.geo.models import Jurisdiction
 from civitas.kit import audit, clock
-from civitas.kit.errors import Conflict, InvalidInput
+from civitas.kit.errors import Conflict, Forbidden, InvalidInput
 from civitas.matters.models import Matter
-from civitas.org.models import Unit
+from civitas.org.models import ApiKey, Membership, Unit
 
 A = Assignment
 
 
-def _need(text: str, what: str, fld: str = "reason") -> str:
+def _need(text: str, message: str, fld: str = "reason") -> str:
+    """``text`` stripped; ``message`` (already translated) when it is empty."""
     text = (text or "").strip()
     if not text:
-        raise InvalidInput(f"write {what}", details={"field": fld})
+        raise InvalidInput(message, details={"field": fld})
     return text
+
+
+def _not_active(unit: Unit, city: str) -> InvalidInput:
+    return InvalidInput(
+        _("%(unit)s is not an active unit of %(city)s") % {"unit": unit.code, "city": city},
+        details={"field": "unit"},
+    )
+
+
+def acts_for(actor: Any, unit: Unit) -> bool:
+    """Whether ``actor`` works for ``unit``: a handler or leader of it, or its API key."""
+    if isinstance(actor, ApiKey):
+        return actor.unit_id is not None and actor.unit_id == unit.pk
+    if not getattr(actor, "is_authenticated", False):
+        return False
+    return Membership.objects.filter(
+        user=actor, unit=unit, active=True, role__in=HANDLER_ROLES
+    ).exists()
 
 
 def _move(actor: Any, appeal: Appeal, action: str, **kw: Any) -> Appeal:
@@ -94,12 +114,10 @@ def dispatch(
     system: bool = False,
 ) -> Appeal:
     if unit.city != appeal.city or not unit.active:
-        raise InvalidInput(
-            f"{unit.code} is not an active unit of {appeal.city}", details={"field": "unit"}
-        )
+        raise _not_active(unit, appeal.city)
     if appeal.jurisdiction_id is None and not system:
         raise InvalidInput(
-            "place the case in a jurisdiction before dispatching it",
+            _("place the case in a jurisdiction before dispatching it"),
             details={"field": "jurisdiction"},
         )
 
@@ -142,25 +160,38 @@ def accept(*, actor: Any, appeal: Appeal, version: int | None = None) -> Appeal:
 
 
 def return_case(*, actor: Any, appeal: Appeal, reason: str, version: int | None = None) -> Appeal:
-    reason = _need(reason, "why the unit returns the case")
-    assignment = lead_assignment(appeal)
-    if assignment is None:
-        raise Conflict("the case has no lead unit to return it")
-    if assignment.binding:
-        raise Conflict(
-            f"{appeal.ticket} was arbitrated to {assignment.unit.code}: the ruling "
-            "binds and the case can no longer be returned",
-            code="arbitrated",
-        )
-    if assignment.return_until and clock.now() > assignment.return_until:
-        raise Conflict(
-            f"the window to return {appeal.ticket} closed at "
-            f"{assignment.return_until:%Y-%m-%d %H:%M} UTC; ask the centre to "
-            "reassign it instead",
-            code="return_window_closed",
-        )
+    reason = _need(reason, _("write why the unit returns the case"))
 
     def apply(case: Appeal) -> dict[str, Any]:
+        # Checked on the locked case, so that an arbitration (or a reassignment) committed
+        # meanwhile is seen: a binding ruling and a return can never both pass.
+        assignment = lead_assignment(case)
+        if assignment is None:
+            raise Conflict(_("the case has no lead unit to return it"))
+        if assignment.unit_id != appeal.lead_unit_id:
+            raise wf.StaleCase(
+                _("%(ticket)s was reassigned to %(unit)s meanwhile; reload the case and try again")
+                % {"ticket": case.ticket, "unit": assignment.unit.code},
+                details={"version": case.version},
+            )
+        if assignment.binding:
+            raise Conflict(
+                _(
+                    "%(ticket)s was arbitrated to %(unit)s: the ruling binds and the case "
+                    "can no longer be returned"
+                )
+                % {"ticket": case.ticket, "unit": assignment.unit.code},
+                code="arbitrated",
+            )
+        if assignment.return_until and clock.now() > assignment.return_until:
+            raise Conflict(
+                _(
+                    "the window to return %(ticket)s closed at %(time)s UTC; ask the centre "
+                    "to reassign it instead"
+                )
+                % {"ticket": case.ticket, "time": f"{assignment.return_until:%Y-%m-%d %H:%M}"},
+                code="return_window_closed",
+            )
         A.objects.filter(pk=assignment.pk).update(state=A.State.RETURNED, note=reason)
         case.return_count += 1
         return {"unit": assignment.unit.code}
@@ -172,7 +203,7 @@ def return_case(*, actor: Any, appeal: Appeal, reason: str, version: int | None 
         apply=apply,
         note=reason,
         expected_version=version,
-        unit=assignment.unit,
+        unit=appeal.lead_unit,
     )
 
 
@@ -180,11 +211,9 @@ def arbitrate(
     *, actor: Any, appeal: Appeal, unit: Unit, reason: str, version: int | None = None
 ) -> Appeal:
     """The centre's ruling on a returned case: binds the unit, which may not return it."""
-    reason = _need(reason, "the grounds of the ruling")
+    reason = _need(reason, _("write the grounds of the ruling"))
     if unit.city != appeal.city or not unit.active:
-        raise InvalidInput(
-            f"{unit.code} is not an active unit of {appeal.city}", details={"field": "unit"}
-        )
+        raise _not_active(unit, appeal.city)
 
     def apply(case: Appeal) -> dict[str, Any]:
         _assign_lead(case, unit, binding=True, now=clock.now())
@@ -197,9 +226,11 @@ def arbitrate(
 
 
 def add_co_handler(*, actor: Any, appeal: Appeal, unit: Unit, part: str) -> Appeal:
-    part = _need(part, "the co-handler's part", "part")
+    part = _need(part, _("write the co-handler's part"), "part")
     if unit.pk == appeal.lead_unit_id:
-        raise InvalidInput("the lead unit cannot also be a co-handler", details={"field": "unit"})
+        raise InvalidInput(
+            _("the lead unit cannot also be a co-handler"), details={"field": "unit"}
+        )
 
     def apply(case: Appeal) -> dict[str, Any]:
         if (
@@ -207,7 +238,10 @@ def add_co_handler(*, actor: Any, appeal: Appeal, unit: Unit, part: str) -> Appe
             .exclude(state=A.State.WITHDRAWN)
             .exists()
         ):
-            raise Conflict(f"{unit.code} already co-handles {case.ticket}")
+            raise Conflict(
+                _("%(unit)s already co-handles %(ticket)s")
+                % {"unit": unit.code, "ticket": case.ticket}
+            )
         A.objects.create(
             appeal=case, unit=unit, role=A.Role.CO, part=part, dispatched_at=clock.now()
         )
@@ -217,14 +251,23 @@ def add_co_handler(*, actor: Any, appeal: Appeal, unit: Unit, part: str) -> Appe
 
 
 def co_done(*, actor: Any, appeal: Appeal, unit: Unit, note: str) -> Appeal:
-    note = _need(note, "what your unit did", "note")
+    """A co-handling unit reports its part done; only someone who works for ``unit`` may."""
+    note = _need(note, _("write what your unit did"), "note")
 
     def apply(case: Appeal) -> dict[str, Any]:
+        if not acts_for(actor, unit):
+            raise Forbidden(
+                _("you may report only for your own unit, not for %(unit)s") % {"unit": unit.code},
+                details={"field": "unit"},
+            )
         n = A.objects.filter(
             appeal=case, unit=unit, role=A.Role.CO, state__in=[A.State.DISPATCHED, A.State.ACCEPTED]
         ).update(state=A.State.DONE, done_at=clock.now(), note=note)
         if not n:
-            raise Conflict(f"{unit.code} has no open part in {case.ticket}")
+            raise Conflict(
+                _("%(unit)s has no open part in %(ticket)s")
+                % {"unit": unit.code, "ticket": case.ticket}
+            )
         return {"unit": unit.code}
 
     return _move(actor, appeal, "co_done", apply=apply, note=note, unit=unit)
@@ -234,30 +277,35 @@ def co_done(*, actor: Any, appeal: Appeal, unit: Unit, note: str) -> Appeal:
 
 
 def progress(*, actor: Any, appeal: Appeal, note: str) -> Appeal:
-    return _move(actor, appeal, "progress", note=_need(note, "the progress", "note"))
+    return _move(actor, appeal, "progress", note=_need(note, _("write the progress"), "note"))
 
 
 def internal_note(*, actor: Any, appeal: Appeal, note: str) -> Appeal:
-    return _move(actor, appeal, "internal_note", note=_need(note, "the note", "note"))
+    return _move(actor, appeal, "internal_note", note=_need(note, _("write the note"), "note"))
 
 
 def request_info(*, actor: Any, appeal: Appeal, question: str) -> Appeal:
     return _move(
-        actor, appeal, "request_info", note=_need(question, "what you need to know", "question")
+        actor,
+        appeal,
+        "request_info",
+        note=_need(question, _("write what you need to know"), "question"),
     )
 
 
 def resident_info(*, actor: Any, appeal: Appeal, answer: str) -> Appeal:
-    return _move(actor, appeal, "resident_info", note=_need(answer, "your answer", "answer"))
+    return _move(
+        actor, appeal, "resident_info", note=_need(answer, _("write your answer"), "answer")
+    )
 
 
 def reply(*, actor: Any, appeal: Appeal, text: str) -> Appeal:
-    return _move(actor, appeal, "reply", note=_need(text, "the reply", "text"))
+    return _move(actor, appeal, "reply", note=_need(text, _("write the reply"), "text"))
 
 
 def _lead(case: Appeal) -> Unit:
     if case.lead_unit is None:
-        raise Conflict(f"{case.ticket} has no lead unit")
+        raise Conflict(_("%(ticket)s has no lead unit") % {"ticket": case.ticket})
     return case.lead_unit
 
 
@@ -266,13 +314,13 @@ def _open_request(appeal: Appeal, kind: str) -> Request | None:
 
 
 def request_extension(*, actor: Any, appeal: Appeal, days: int, reason: str) -> Appeal:
-    reason = _need(reason, "why more time is needed")
+    reason = _need(reason, _("write why more time is needed"))
     if not 1 <= int(days) <= 30:
-        raise InvalidInput("ask for 1 to 30 working days", details={"field": "days"})
+        raise InvalidInput(_("ask for 1 to 30 working days"), details={"field": "days"})
 
     def apply(case: Appeal) -> dict[str, Any]:
         if _open_request(case, Request.Kind.EXTENSION):
-            raise Conflict("an extension request is already waiting for a decision")
+            raise Conflict(_("an extension request is already waiting for a decision"))
         Request.objects.create(
             appeal=case,
             kind=Request.Kind.EXTENSION,
@@ -288,11 +336,11 @@ def request_extension(*, actor: Any, appeal: Appeal, days: int, reason: str) -> 
 
 
 def request_suspension(*, actor: Any, appeal: Appeal, reason: str) -> Appeal:
-    reason = _need(reason, "why handling must pause")
+    reason = _need(reason, _("write why handling must pause"))
 
     def apply(case: Appeal) -> dict[str, Any]:
         if _open_request(case, Request.Kind.SUSPENSION):
-            raise Conflict("a suspension request is already waiting for a decision")
+            raise Conflict(_("a suspension request is already waiting for a decision"))
         Request.objects.create(
             appeal=case,
             kind=Request.Kind.SUSPENSION,
@@ -310,9 +358,9 @@ def decide_request(
     *, actor: Any, appeal: Appeal, request: Request, approve: bool, note: str = ""
 ) -> Appeal:
     if request.appeal_id != appeal.pk or request.state != Request.State.PENDING:
-        raise Conflict("this request is not waiting for a decision")
+        raise Conflict(_("this request is not waiting for a decision"))
     if not approve:
-        note = _need(note, "why the request is refused", "note")
+        note = _need(note, _("write why the request is refused"), "note")
     action = "decide_extension" if request.kind == Request.Kind.EXTENSION else "decide_suspension"
 
     def apply(case: Appeal) -> dict[str, Any]:
@@ -353,9 +401,11 @@ def whistle(
     *, actor: Any, appeal: Appeal, units: list[Unit], note: str, minutes: int | None = None
 ) -> Appeal:
     """A street summons departments to the case; each must report within ``minutes``."""
-    note = _need(note, "why the departments are summoned", "note")
+    note = _need(note, _("write why the departments are summoned"), "note")
     if not units:
-        raise InvalidInput("choose at least one department to summon", details={"field": "units"})
+        raise InvalidInput(
+            _("choose at least one department to summon"), details={"field": "units"}
+        )
     minutes = minutes or whistle_minutes()
 
     def apply(case: Appeal) -> dict[str, Any]:
@@ -363,7 +413,8 @@ def whistle(
         for u in units:
             if u.city != case.city:
                 raise InvalidInput(
-                    f"{u.code} is not a unit of {case.city}", details={"field": "units"}
+                    _("%(unit)s is not a unit of %(city)s") % {"unit": u.code, "city": case.city},
+                    details={"field": "units"},
                 )
             Summons.objects.create(
                 appeal=case,
@@ -378,12 +429,23 @@ def whistle(
 
 
 def report_summons(*, actor: Any, appeal: Appeal, summons: Summons, note: str = "") -> Appeal:
+    """A summoned department reports on site; only someone who works for it may."""
     if summons.appeal_id != appeal.pk:
-        raise InvalidInput("this summons belongs to another case", details={"field": "summons"})
-    if summons.reported_at is not None:
-        raise Conflict(f"{summons.unit.code} already reported at {summons.reported_at:%H:%M}")
+        raise InvalidInput(_("this summons belongs to another case"), details={"field": "summons"})
 
     def apply(case: Appeal) -> dict[str, Any]:
+        if not acts_for(actor, summons.unit):
+            raise Forbidden(
+                _("you may report only for your own department, not for %(unit)s")
+                % {"unit": summons.unit.code},
+                details={"field": "summons"},
+            )
+        current = Summons.objects.get(pk=summons.pk)  # under the case's lock
+        if current.reported_at is not None:
+            raise Conflict(
+                _("%(unit)s already reported at %(time)s")
+                % {"unit": summons.unit.code, "time": f"{current.reported_at:%H:%M}"}
+            )
         now = clock.now()
         Summons.objects.filter(pk=summons.pk).update(
             reported_at=now, reported_by=audit.actor_label(actor), note=note
@@ -402,7 +464,7 @@ def resolve(
     version: int | None = None,
 ) -> Appeal:
     """办结: the lead unit's answer to the resident, with evidence photos if any."""
-    result = _need(result, "what was done", "result")
+    result = _need(result, _("write what was done"), "result")
     from civitas.appeals import attachments
 
     cleaned = [attachments.check_image(e) for e in (evidence or [])]
@@ -454,7 +516,8 @@ def rate(
     ``CIVITAS_DISSATISFIED=review``); otherwise it closes."""
     if satisfaction not in Satisfaction.values:
         raise InvalidInput(
-            f"satisfaction must be one of {', '.join(Satisfaction.values)}",
+            _("satisfaction must be one of %(values)s")
+            % {"values": ", ".join(Satisfaction.values)},
             details={"field": "satisfaction"},
         )
     if satisfaction == Satisfaction.DISSATISFIED:
@@ -501,7 +564,7 @@ def _reopen(case: Appeal, now: Any) -> None:
 
 
 def reopen(*, actor: Any, appeal: Appeal, reason: str) -> Appeal:
-    reason = _need(reason, "why the case is reopened")
+    reason = _need(reason, _("write why the case is reopened"))
 
     def apply(case: Appeal) -> dict[str, Any]:
         _reopen(case, clock.now())
@@ -511,7 +574,7 @@ def reopen(*, actor: Any, appeal: Appeal, reason: str) -> Appeal:
 
 
 def close_review(*, actor: Any, appeal: Appeal, reason: str) -> Appeal:
-    reason = _need(reason, "why the resolution stands")
+    reason = _need(reason, _("write why the resolution stands"))
 
     def apply(case: Appeal) -> dict[str, Any]:
         case.closed_at = clock.now()
@@ -528,7 +591,7 @@ def escalate(*, actor: Any, appeal: Appeal, note: str = "") -> Appeal:
 
     def apply(case: Appeal) -> dict[str, Any]:
         if case.escalated_at is not None:
-            raise Conflict(f"{case.ticket} is already under supervision")
+            raise Conflict(_("%(ticket)s is already under supervision") % {"ticket": case.ticket})
         case.escalated_at = clock.now()
         return {"resolve_due": case.resolve_due.isoformat() if case.resolve_due else None}
 
@@ -537,9 +600,11 @@ def escalate(*, actor: Any, appeal: Appeal, note: str = "") -> Appeal:
 
 def mark_duplicate(*, actor: Any, appeal: Appeal, of: Appeal) -> Appeal:
     if of.pk == appeal.pk or of.city != appeal.city:
-        raise InvalidInput("choose another case of the same city", details={"field": "of"})
+        raise InvalidInput(_("choose another case of the same city"), details={"field": "of"})
     if not of.is_open:
-        raise Conflict(f"{of.ticket} is closed; handle this appeal on its own")
+        raise Conflict(
+            _("%(ticket)s is closed; handle this appeal on its own") % {"ticket": of.ticket}
+        )
 
     def apply(case: Appeal) -> dict[str, Any]:
         case.duplicate_of = of.duplicate_of or of
@@ -552,7 +617,8 @@ def mark_duplicate(*, actor: Any, appeal: Appeal, of: Appeal) -> Appeal:
 def relocate(*, actor: Any, appeal: Appeal, jurisdiction: Jurisdiction, note: str = "") -> Appeal:
     if not jurisdiction.path.startswith(f"/{appeal.city}/"):
         raise InvalidInput(
-            f"{jurisdiction.code} is not in {appeal.city}", details={"field": "jurisdiction"}
+            _("%(place)s is not in %(city)s") % {"place": jurisdiction.code, "city": appeal.city},
+            details={"field": "jurisdiction"},
         )
 
     def apply(case: Appeal) -> dict[str, Any]:
@@ -568,7 +634,9 @@ def relocate(*, actor: Any, appeal: Appeal, jurisdiction: Jurisdiction, note: st
 def reclassify(*, actor: Any, appeal: Appeal, matter: Matter, note: str = "") -> Appeal:
     if matter.catalogue != appeal.city:
         raise InvalidInput(
-            f"{matter.code} is not in {appeal.city}'s catalogue", details={"field": "matter"}
+            _("%(matter)s is not in the catalogue of %(city)s")
+            % {"matter": matter.code, "city": appeal.city},
+            details={"field": "matter"},
         )
 
     def apply(case: Appeal) -> dict[str, Any]:

@@ -12,6 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
+
 from civitas.appeals.models import Appeal, Event, Status
 from civitas.kit import audit, clock
 from civitas.kit.errors import Conflict, Forbidden, NotFound
@@ -91,6 +94,49 @@ TRANSITIONS: dict[str, Move] = {
 }
 
 
+# What each action is called in messages to people ("cannot <label> <ticket> ...").
+ACTION_LABELS: dict[str, Any] = {
+    "hold_for_triage": pgettext_lazy("workflow action", "hold for triage"),
+    "dispatch": pgettext_lazy("workflow action", "dispatch"),
+    "redispatch": pgettext_lazy("workflow action", "redispatch"),
+    "accept": pgettext_lazy("workflow action", "accept"),
+    "return": pgettext_lazy("workflow action", "return"),
+    "arbitrate": pgettext_lazy("workflow action", "arbitrate"),
+    "add_co_handler": pgettext_lazy("workflow action", "add a co-handler to"),
+    "co_done": pgettext_lazy("workflow action", "report a co-handled part done on"),
+    "progress": pgettext_lazy("workflow action", "record progress on"),
+    "internal_note": pgettext_lazy("workflow action", "add an internal note to"),
+    "request_info": pgettext_lazy("workflow action", "ask the resident about"),
+    "resident_info": pgettext_lazy("workflow action", "answer the question on"),
+    "reply": pgettext_lazy("workflow action", "reply on"),
+    "request_extension": pgettext_lazy("workflow action", "request an extension for"),
+    "decide_extension": pgettext_lazy("workflow action", "decide an extension for"),
+    "request_suspension": pgettext_lazy("workflow action", "request a suspension of"),
+    "decide_suspension": pgettext_lazy("workflow action", "decide a suspension of"),
+    "suspend": pgettext_lazy("workflow action", "suspend"),
+    "resume": pgettext_lazy("workflow action", "resume"),
+    "whistle": pgettext_lazy("workflow action", "summon departments to"),
+    "report_summons": pgettext_lazy("workflow action", "report to the summons on"),
+    "resolve": pgettext_lazy("workflow action", "resolve"),
+    "rate_closed": pgettext_lazy("workflow action", "rate and close"),
+    "rate_reopen": pgettext_lazy("workflow action", "rate and reopen"),
+    "rate_review": pgettext_lazy("workflow action", "rate and send to review"),
+    "reopen": pgettext_lazy("workflow action", "reopen"),
+    "close_review": pgettext_lazy("workflow action", "close the review of"),
+    "auto_close": pgettext_lazy("workflow action", "close automatically"),
+    "escalate": pgettext_lazy("workflow action", "supervise"),
+    "mark_duplicate": pgettext_lazy("workflow action", "merge as a duplicate"),
+    "relocate": pgettext_lazy("workflow action", "correct the place of"),
+    "reclassify": pgettext_lazy("workflow action", "correct the category of"),
+}
+
+
+def action_label(action: str) -> str:
+    """The action as people read it in a message, in the active language."""
+    label = ACTION_LABELS.get(action)
+    return str(label) if label is not None else action.replace("_", " ")
+
+
 class IllegalMove(Conflict):
     code = "illegal_transition"
 
@@ -129,23 +175,31 @@ def transition(
     """
     move = TRANSITIONS.get(action)
     if move is None:
-        raise NotFound(f"unknown action {action!r}")
+        raise NotFound(_("unknown action %(action)s") % {"action": repr(action)})
     locked = Appeal.objects.select_for_update().get(pk=appeal.pk)
     if expected_version is not None and locked.version != expected_version:
         raise StaleCase(
-            f"{locked.ticket} changed while you were looking at it (now: "
-            f"{locked.get_status_display()}); reload the case and try again",
+            _(
+                "%(ticket)s changed while you were looking at it (now: %(status)s); "
+                "reload the case and try again"
+            )
+            % {"ticket": locked.ticket, "status": locked.get_status_display()},
             details={"version": locked.version},
         )
     if locked.status not in move.sources:
         raise IllegalMove(
-            f"cannot {action.replace('_', ' ')} {locked.ticket} while it is "
-            f"{locked.get_status_display()}",
+            _("cannot %(action)s %(ticket)s while it is %(status)s")
+            % {
+                "action": action_label(action),
+                "ticket": locked.ticket,
+                "status": locked.get_status_display(),
+            },
             details={"status": locked.status, "action": action},
         )
     if not parties & move.parties:
         raise Forbidden(
-            f"you may not {action.replace('_', ' ')} {locked.ticket}",
+            _("you may not %(action)s %(ticket)s")
+            % {"action": action_label(action), "ticket": locked.ticket},
             details={"action": action},
         )
     before = {"status": locked.status, "lead_unit": locked.lead_unit_id}

@@ -6,6 +6,7 @@ import hashlib
 import json
 from typing import Any
 
+from django.utils.translation import gettext as _
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
@@ -21,7 +22,8 @@ def check_code(code: str) -> str:
     code = (code or "").strip()
     if not code or "/" in code or len(code) > 40 or any(ch.isspace() for ch in code):
         raise InvalidInput(
-            f"jurisdiction code {code!r} must be 1-40 characters without '/' or spaces",
+            _("jurisdiction code %(code)s must be 1-40 characters without '/' or spaces")
+            % {"code": repr(code)},
             details={"field": "code"},
         )
     return code
@@ -33,19 +35,20 @@ def check_boundary(geojson: Any) -> dict[str, Any] | None:
         return None
     if not isinstance(geojson, dict) or geojson.get("type") not in ("Polygon", "MultiPolygon"):
         raise InvalidInput(
-            "boundary must be a GeoJSON Polygon or MultiPolygon", details={"field": "boundary"}
+            _("boundary must be a GeoJSON Polygon or MultiPolygon"), details={"field": "boundary"}
         )
     try:
         geom = shape(geojson)
     except (ValueError, TypeError, AttributeError, IndexError) as exc:
         raise InvalidInput(
-            f"boundary is not readable GeoJSON: {exc}", details={"field": "boundary"}
+            _("boundary is not readable GeoJSON: %(error)s") % {"error": exc},
+            details={"field": "boundary"},
         ) from exc
     if geom.is_empty:
-        raise InvalidInput("boundary is empty", details={"field": "boundary"})
+        raise InvalidInput(_("boundary is empty"), details={"field": "boundary"})
     if not geom.is_valid:
         raise InvalidInput(
-            f"boundary is not a valid polygon: {explain_validity(geom)}",
+            _("boundary is not a valid polygon: %(reason)s") % {"reason": explain_validity(geom)},
             details={"field": "boundary"},
         )
     return geojson
@@ -90,14 +93,17 @@ def save_jurisdiction(
     code = check_code(code)
     boundary = check_boundary(boundary)
     if not (name_en or name_zh):
-        raise InvalidInput("a jurisdiction needs a name", details={"field": "name_en"})
+        raise InvalidInput(_("a jurisdiction needs a name"), details={"field": "name_en"})
     j = existing or Jurisdiction.objects.filter(code=code).first()
     before = _snapshot(j) if j else None
     if j is None:
         j = Jurisdiction(code=code)
     old_path = j.path
     if parent is not None and j.pk and parent.path.startswith(j.path):
-        raise Conflict(f"{code} cannot be placed under its own descendant {parent.code}")
+        raise Conflict(
+            _("%(code)s cannot be placed under its own descendant %(parent)s")
+            % {"code": code, "parent": parent.code}
+        )
     j.code, j.level, j.parent = code, level, parent
     j.name_en, j.name_zh = name_en or name_zh, name_zh or name_en
     j.aliases = sorted({a.strip() for a in (aliases or []) if a and a.strip()})
@@ -133,7 +139,7 @@ def save_jurisdiction(
 
 
 def save_level(*, code: str, rank: int, name_en: str, name_zh: str, overlay: bool = False) -> Level:
-    level, _ = Level.objects.update_or_create(
+    level, _created = Level.objects.update_or_create(
         code=code,
         defaults={"rank": rank, "name_en": name_en, "name_zh": name_zh, "overlay": overlay},
     )

@@ -19,14 +19,27 @@ class Duration:
         return f"{amount}{self.unit}"
 
 
+class BadDuration(ValueError):
+    """Not a duration. ``str()`` is the English message for files and logs; pages translate
+    by ``reason`` ("not_a_duration" or "not_positive") and ``text``."""
+
+    def __init__(self, message: str, *, text: object, reason: str) -> None:
+        super().__init__(message)
+        self.text, self.reason = text, reason
+
+
 def parse(text: str) -> Duration:
     m = _PATTERN.match(str(text))
     if not m:
-        raise ValueError(
+        raise BadDuration(
             f"{text!r} is not a duration: write a number and a unit, "
-            "m (minutes), h (hours), d (days) or wd (working days), e.g. 24h or 15wd"
+            "m (minutes), h (hours), d (days) or wd (working days), e.g. 24h or 15wd",
+            text=text,
+            reason="not_a_duration",
         )
     amount = float(m.group(1))
     if amount <= 0:
-        raise ValueError(f"{text!r}: a duration must be positive")
+        raise BadDuration(
+            f"{text!r}: a duration must be positive", text=text, reason="not_positive"
+        )
     return Duration(amount, m.group(2))

@@ -4,10 +4,21 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from civitas.kit import audit, durations
 from civitas.kit.errors import InvalidInput
 from civitas.matters.models import Matter, Urgency
 from civitas.matters.vocabulary import DepartmentType
+
+
+def _duration_problem(exc: durations.BadDuration) -> str:
+    if exc.reason == "not_positive":
+        return _("%(text)s: a duration must be positive") % {"text": repr(exc.text)}
+    return _(
+        "%(text)s is not a duration: write a number and a unit, m (minutes), h (hours), "
+        "d (days) or wd (working days), e.g. 24h or 15wd"
+    ) % {"text": repr(exc.text)}
 
 
 def check_deadlines(deadlines: Any) -> dict[str, dict[str, str]]:
@@ -15,25 +26,30 @@ def check_deadlines(deadlines: Any) -> dict[str, dict[str, str]]:
         return {}
     if not isinstance(deadlines, dict):
         raise InvalidInput(
-            "deadlines must map an urgency to {respond, resolve}", details={"field": "deadlines"}
+            _("deadlines must map an urgency to {respond, resolve}"),
+            details={"field": "deadlines"},
         )
     clean: dict[str, dict[str, str]] = {}
     for urgency, limits in deadlines.items():
         if urgency not in Urgency.values:
             raise InvalidInput(
-                f"deadlines: unknown urgency {urgency!r} (use {', '.join(Urgency.values)})",
+                _("deadlines: unknown urgency %(urgency)s (use %(values)s)")
+                % {"urgency": repr(urgency), "values": ", ".join(Urgency.values)},
                 details={"field": "deadlines"},
             )
         if not isinstance(limits, dict) or set(limits) - {"respond", "resolve"}:
             raise InvalidInput(
-                f"deadlines[{urgency}] must have only 'respond' and 'resolve'",
+                _("deadlines[%(urgency)s] must have only 'respond' and 'resolve'")
+                % {"urgency": urgency},
                 details={"field": "deadlines"},
             )
         try:
             clean[urgency] = {k: str(durations.parse(v)) for k, v in limits.items()}
-        except ValueError as exc:
+        except durations.BadDuration as exc:
             raise InvalidInput(
-                f"deadlines[{urgency}]: {exc}", details={"field": "deadlines"}
+                _("deadlines[%(urgency)s]: %(problem)s")
+                % {"urgency": urgency, "problem": _duration_problem(exc)},
+                details={"field": "deadlines"},
             ) from exc
     return clean
 
@@ -43,13 +59,14 @@ def check_responsible(responsible: Any) -> dict[str, str]:
         return {}
     if not isinstance(responsible, dict):
         raise InvalidInput(
-            "responsible must map a level code to a department type",
+            _("responsible must map a level code to a department type"),
             details={"field": "responsible"},
         )
     for level, dept in responsible.items():
         if dept not in DepartmentType.values:
             raise InvalidInput(
-                f"responsible[{level}]: unknown department type {dept!r}",
+                _("responsible[%(level)s]: unknown department type %(type)s")
+                % {"level": level, "type": repr(dept)},
                 details={"field": "responsible"},
             )
     return {str(k): str(v) for k, v in sorted(responsible.items())}
@@ -88,11 +105,13 @@ def save_matter(
     code = (code or "").strip()
     if not code or "/" in code or len(code) > 60:
         raise InvalidInput(
-            f"matter code {code!r} must be 1-60 characters without '/'", details={"field": "code"}
+            _("matter code %(code)s must be 1-60 characters without '/'") % {"code": repr(code)},
+            details={"field": "code"},
         )
     if urgency_default not in Urgency.values:
         raise InvalidInput(
-            f"unknown urgency {urgency_default!r}", details={"field": "urgency_default"}
+            _("unknown urgency %(urgency)s") % {"urgency": repr(urgency_default)},
+            details={"field": "urgency_default"},
         )
     matter = Matter.objects.filter(code=code).first()
     before = _snapshot(matter) if matter else None

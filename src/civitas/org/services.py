@@ -10,6 +10,8 @@ import secrets
 from datetime import datetime
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 from civitas.geo.models import Jurisdiction, Level
 from civitas.kit import audit, clock
 from civitas.kit.errors import InvalidInput, NotFound
@@ -63,12 +65,18 @@ def save_unit(
 ) -> Unit:
     code = (code or "").strip()
     if not code or len(code) > 60:
-        raise InvalidInput(f"unit code {code!r} must be 1-60 characters", details={"field": "code"})
+        raise InvalidInput(
+            _("unit code %(code)s must be 1-60 characters") % {"code": repr(code)},
+            details={"field": "code"},
+        )
     if kind not in UnitKind.values:
-        raise InvalidInput(f"unknown unit kind {kind!r}", details={"field": "kind"})
+        raise InvalidInput(
+            _("unknown unit kind %(kind)s") % {"kind": repr(kind)}, details={"field": "kind"}
+        )
     if department_type and department_type not in DepartmentType.values:
         raise InvalidInput(
-            f"unknown department type {department_type!r}", details={"field": "department_type"}
+            _("unknown department type %(type)s") % {"type": repr(department_type)},
+            details={"field": "department_type"},
         )
     unit = Unit.objects.filter(code=code).select_related("jurisdiction", "parent").first()
     before = _unit_snapshot(unit) if unit else None
@@ -98,9 +106,14 @@ def add_membership(
     *, actor: Any, user: User, role: str, unit: Unit | None = None, reason: str = ""
 ) -> Membership:
     if role not in Role.values:
-        raise InvalidInput(f"unknown role {role!r}", details={"field": "role"})
+        raise InvalidInput(
+            _("unknown role %(role)s") % {"role": repr(role)}, details={"field": "role"}
+        )
     if role != Role.RESIDENT and unit is None:
-        raise InvalidInput(f"the role {role} needs a unit", details={"field": "unit"})
+        raise InvalidInput(
+            _("the role %(role)s needs a unit") % {"role": Role(role).label},
+            details={"field": "unit"},
+        )
     membership, created = Membership.objects.get_or_create(user=user, unit=unit, role=role)
     if not membership.active:
         membership.active = True
@@ -152,19 +165,28 @@ def save_responsibility(
 ) -> ResponsibilityRule:
     """Create or change an entry; every change bumps its version and keeps a revision."""
     if not (reason or "").strip():
-        raise InvalidInput("say why the responsibility list changes", details={"field": "reason"})
+        raise InvalidInput(
+            _("say why the responsibility list changes"), details={"field": "reason"}
+        )
     if not unit_type and unit is None:
         raise InvalidInput(
-            "name a responsible department type or a unit", details={"field": "unit_type"}
+            _("name a responsible department type or a unit"), details={"field": "unit_type"}
         )
     if unit_type and unit_type not in DepartmentType.values:
-        raise InvalidInput(f"unknown department type {unit_type!r}", details={"field": "unit_type"})
+        raise InvalidInput(
+            _("unknown department type %(type)s") % {"type": repr(unit_type)},
+            details={"field": "unit_type"},
+        )
     if jurisdiction is not None and jurisdiction.root_code != city:
         raise InvalidInput(
-            f"{jurisdiction.code} is not in the city {city}", details={"field": "jurisdiction"}
+            _("%(place)s is not in the city %(city)s") % {"place": jurisdiction.code, "city": city},
+            details={"field": "jurisdiction"},
         )
     if unit is not None and unit.city != city:
-        raise InvalidInput(f"unit {unit.code} is not in the city {city}", details={"field": "unit"})
+        raise InvalidInput(
+            _("unit %(unit)s is not in the city %(city)s") % {"unit": unit.code, "city": city},
+            details={"field": "unit"},
+        )
     before = _rule_snapshot(rule) if rule and rule.pk else None
     if rule is None:
         rule = ResponsibilityRule(version=0)
@@ -217,11 +239,12 @@ def create_api_key(
     unknown = sorted(set(scopes) - set(API_KEY_SCOPES))
     if unknown:
         raise InvalidInput(
-            f"unknown scopes {unknown}; known: {sorted(API_KEY_SCOPES)}",
+            _("unknown scopes %(unknown)s; known: %(known)s")
+            % {"unknown": unknown, "known": sorted(API_KEY_SCOPES)},
             details={"field": "scopes"},
         )
     if not name.strip():
-        raise InvalidInput("an API key needs a name", details={"field": "name"})
+        raise InvalidInput(_("an API key needs a name"), details={"field": "name"})
     secret = secrets.token_urlsafe(32)
     prefix = secrets.token_hex(4)
     clear = f"{KEY_PREFIX}{prefix}_{secret}"
@@ -270,7 +293,7 @@ def authenticate_api_key(clear: str) -> ApiKey:
 
     key = ApiKey.objects.filter(key_hash=_hash(clear.strip())).first()
     if key is None or not is_key_usable(key):
-        raise NotFound("unknown, revoked or expired API key", code="invalid_api_key", status=401)
+        raise NotFound(_("unknown, revoked or expired API key"), code="invalid_api_key", status=401)
     now = clock.now()
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
