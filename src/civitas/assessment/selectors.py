@@ -140,13 +140,13 @@ def _empty() -> dict[str, int]:
 
 
 def _counts(
-    actor: Any, *, city: str, group: str, period: Period, as_of: datetime
+    actor: Any, *, city: str, unit_ids: list[int], period: Period, as_of: datetime
 ) -> dict[int, dict[str, int]]:
     out: dict[int, dict[str, int]] = {}
     summed = (
         _rows(actor)
         .filter(city=city, day__gte=period.first, day__lte=period.last)
-        .filter(unit__in=Unit.objects.filter(group_filter(group)))
+        .filter(unit_id__in=unit_ids)
         .values("unit_id")
         .annotate(**{c: Sum(c) for c in COUNTERS})
         .order_by()
@@ -164,7 +164,7 @@ def _counts(
                 status__in=list(OPEN_STATUSES),
                 received_at__gte=start,
                 received_at__lt=end,
-                lead_unit__isnull=False,
+                lead_unit_id__in=unit_ids,
                 dispatched_at__isnull=False,
             ),
         )
@@ -224,9 +224,10 @@ def table(
             "code"
         )
     }
-    now_counts = _counts(actor, city=city, group=group, period=period, as_of=as_of)
+    ids = list(units)
+    now_counts = _counts(actor, city=city, unit_ids=ids, period=period, as_of=as_of)
     before = period.previous()
-    then_counts = _counts(actor, city=city, group=group, period=before, as_of=as_of)
+    then_counts = _counts(actor, city=city, unit_ids=ids, period=before, as_of=as_of)
     lines: list[Line] = []
     for pk, unit in units.items():
         c = now_counts.get(pk, _empty())
