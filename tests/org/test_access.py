@@ -160,3 +160,13 @@ def test_api_docs_are_served_without_a_cdn() -> None:
     html = response.content.decode()
     assert "/static/ninja/swagger-ui-bundle.js" in html
     assert "cdn." not in html and "https://" not in html
+
+
+@pytest.mark.django_db
+def test_api_key_with_assessment_scope_reads_the_ranking(city: dict[str, Any]) -> None:
+    with_scope = _key(city["centre"], ["assessment:read"])
+    without = _key(city["centre"], ["units:read"])
+    ok = Client(headers={"X-Api-Key": with_scope}).get("/api/assessment", {"group": "streets"})
+    assert ok.status_code == 200
+    refused = Client(headers={"X-Api-Key": without}).get("/api/assessment", {"group": "streets"})
+    assert refused.status_code == 403

@@ -72,6 +72,7 @@ API_KEY_SCOPES = {
     "appeals:submit": {"appeals.submit"},
     "appeals:read": {"appeals.read"},
     "appeals:handle": {"appeals.read", "appeals.handle"},
+    "assessment:read": {"assessment.read"},
 }
 
 
