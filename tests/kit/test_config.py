@@ -76,3 +76,18 @@ class TestConfig:
         assert result.returncode == 2
         assert "SECRET_KEY is insecure" in result.stderr
         assert "Traceback" not in result.stderr
+
+
+def test_numeric_settings_are_checked(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as err:
+        load(
+            {
+                "CIVITAS_DEBUG": "1",
+                "CIVITAS_AUTO_CLOSE_DAYS": "seven",
+                "CIVITAS_SMS_TIMEOUT": "-1",
+                "CIVITAS_EMAIL_PORT": "25",
+            },
+            cwd=tmp_path,
+        )
+    assert len(err.value.problems) == 2
+    assert "CIVITAS_AUTO_CLOSE_DAYS" in str(err.value) and "CIVITAS_SMS_TIMEOUT" in str(err.value)

@@ -109,6 +109,19 @@ def load(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Conf
         candidate = (cwd / ".." / "shared" / "data").resolve()
         data_dir = candidate if candidate.is_dir() else None
 
+    numbers = {
+        "CIVITAS_AUTO_CLOSE_DAYS": int,
+        "CIVITAS_EMAIL_PORT": int,
+        "CIVITAS_SMS_TIMEOUT": float,
+    }
+    for name, kind in numbers.items():
+        if env.get(name):
+            try:
+                if kind(env[name]) <= 0:
+                    raise ValueError
+            except ValueError:
+                problems.append(f"{name}={env[name]!r} must be a positive number.")
+
     if problems:
         raise ConfigError(problems)
     return Config(
