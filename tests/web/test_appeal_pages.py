@@ -241,6 +241,17 @@ class TestWorkbench:
         assert "Done: Accept" in page
         assert 'data-action="resolve"' in page and 'data-action="request_extension"' in page
 
+    def test_the_timeline_names_people_not_audit_labels(self, c: dict[str, Any]) -> None:
+        a = submit(c).appeal
+        c["handler"].display_name = "Wang Fang"
+        c["handler"].save(update_fields=["display_name"])
+        client = client_for(c["handler"])
+        client.post(reverse("case-act", args=[a.ticket, "accept"]), {"version": a.version})
+        page = client.get(reverse("case", args=[a.ticket])).content.decode()
+        assert "Wang Fang" in page
+        assert f"user:{c['handler'].pk}:" not in page
+        assert "Civitas (automatic)" in page  # the automatic dispatch
+
     def test_a_stale_form_says_someone_else_acted_first(self, c: dict[str, Any]) -> None:
         a = submit(c).appeal
         client = client_for(c["handler"])

@@ -4,6 +4,7 @@ look-up of the point picker, labels of actions, error messages, and serving phot
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from typing import Any
 
 from django import forms
@@ -224,3 +225,25 @@ def photos_of(appeal: Appeal) -> dict[str, list[Attachment]]:
         "photos": [a for a in files if a.purpose == "photo"],
         "evidence": [a for a in files if a.purpose != "photo"],
     }
+
+
+def actor_names(labels: Iterable[str]) -> dict[str, str]:
+    """Readable names for audit labels on a timeline: people by their display name, API keys by
+    their name, background work and residents by what they are (one query for all people)."""
+    from civitas.org.models import User
+
+    names: dict[str, str] = {}
+    user_ids: dict[int, str] = {}
+    for label in set(labels):
+        kind, _colon, rest = label.partition(":")
+        if kind == "user" and rest.split(":")[0].isdigit():
+            user_ids[int(rest.split(":")[0])] = label
+        elif kind == "apikey":
+            names[label] = rest.split(":", 1)[-1]
+        elif kind == "resident-token" or label == "web":
+            names[label] = _("the resident")
+        elif kind in ("system", "cli") or label.startswith("cli"):
+            names[label] = _("Civitas (automatic)")
+    for user in User.objects.filter(pk__in=user_ids):
+        names[user_ids[user.pk]] = str(user)
+    return names

@@ -38,7 +38,13 @@ from civitas.geo import selectors as geo_selectors
 from civitas.kit import clock
 from civitas.kit.errors import CivitasError, InvalidInput
 from civitas.matters import selectors as matter_selectors
-from civitas.web.views.appeals import action_label, error_text, photos_of, serve_attachment
+from civitas.web.views.appeals import (
+    action_label,
+    actor_names,
+    error_text,
+    photos_of,
+    serve_attachment,
+)
 from civitas.web.views.common import page_of, query_string, require
 
 
@@ -386,6 +392,8 @@ def case(request: HttpRequest, ticket: str) -> HttpResponse:
     forms = _forms(appeal, allowed)
     needs = {f.kind for form in forms for f in form["fields"]}
     my = set(_my_units(request))
+    events = list(appeal.events.select_related("unit").order_by("at", "id"))
+    who = actor_names(e.actor for e in events)
     context: dict[str, Any] = {
         "appeal": appeal,
         "parties": sorted(parties),
@@ -400,8 +408,8 @@ def case(request: HttpRequest, ticket: str) -> HttpResponse:
             for r in requests
         ],
         "timeline": [
-            {"e": e, "label": action_label(e.action)}
-            for e in appeal.events.select_related("unit").order_by("at", "id")
+            {"e": e, "label": action_label(e.action), "who": who.get(e.actor, e.actor)}
+            for e in events
         ],
         "forms": forms,
         "ratings": list(appeal.ratings.order_by("round")),
