@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db.models import F, Q
@@ -60,20 +60,6 @@ def light(appeal: Appeal, now: datetime | None = None) -> str:
     if total > 0 and (now - start).total_seconds() >= warn_share() * total:
         return YELLOW
     return GREEN
-
-
-def overdue_filter_time(now: datetime | None = None) -> datetime:
-    return now or clock.now()
-
-
-def response_late(appeal: Appeal) -> bool:
-    if appeal.respond_due is None:
-        return False
-    accepted = appeal.accepted_at or clock.now()
-    return accepted > appeal.respond_due
-
-
-ONE_MINUTE = timedelta(minutes=1)
 
 
 def finished_at(appeal: Appeal) -> datetime | None:
