@@ -17,12 +17,13 @@ from django.db.models import Count, Max
 from shapely.geometry import shape
 
 from civitas.geo.models import Jurisdiction
+from civitas.kit.bilingual import BilingualName
 
 RECHECK_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
-class Place:
+class Place(BilingualName):
     """A light, database-free copy of a jurisdiction, held by the index."""
 
     id: int

@@ -1,11 +1,12 @@
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from civitas.kit.bilingual import BilingualName
 
-class Level(models.Model):
+
+class Level(BilingualName, models.Model):
     """A level of the jurisdiction tree (city, district, street, community, grid, ...).
 
     ``rank`` orders levels from the root (0). An ``overlay`` level (Boston's neighbourhoods)
@@ -26,12 +27,8 @@ class Level(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
-
-class Jurisdiction(models.Model):
+class Jurisdiction(BilingualName, models.Model):
     code = models.CharField(_("code"), max_length=40, unique=True)
     level = models.ForeignKey(
         Level, on_delete=models.PROTECT, related_name="jurisdictions", verbose_name=_("level")
@@ -68,10 +65,6 @@ class Jurisdiction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
-
-    @property
-    def name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
     @property
     def root_code(self) -> str:

@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
+
+from civitas.kit.bilingual import BilingualName
 
 
 class Urgency(models.TextChoices):
@@ -11,7 +12,7 @@ class Urgency(models.TextChoices):
     LOW = "low", _("Low")
 
 
-class Matter(models.Model):
+class Matter(BilingualName, models.Model):
     """A node of the matters catalogue (at least three levels; leaves are what is appealed).
 
     ``deadlines`` maps urgency to response and resolution limits, written as durations:
@@ -58,10 +59,6 @@ class Matter(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.code})"
-
-    @property
-    def name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
     @property
     def is_leaf(self) -> bool:

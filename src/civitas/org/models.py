@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
 from django.db import models
-from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction, Level
+from civitas.kit.bilingual import BilingualName
 from civitas.matters.models import Matter
 from civitas.matters.vocabulary import DepartmentType
 
@@ -55,7 +55,7 @@ class User(AbstractUser):
         return self.display_name or self.username
 
 
-class Unit(models.Model):
+class Unit(BilingualName, models.Model):
     code = models.CharField(_("code"), max_length=60, unique=True)
     city = models.CharField(
         _("city"), max_length=40, db_index=True, help_text=_("Root jurisdiction code of the city.")
@@ -90,10 +90,6 @@ class Unit(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-    @property
-    def name(self) -> str:
-        return self.name_zh if (get_language() or "").startswith("zh") else self.name_en
 
 
 class Membership(models.Model):

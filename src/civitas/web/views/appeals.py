@@ -11,8 +11,8 @@ from django import forms
 from django.contrib import messages
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from civitas.appeals import intake, selectors
 from civitas.appeals.models import Appeal, Attachment
@@ -195,8 +195,7 @@ def place(request: HttpRequest) -> JsonResponse:
     result = locate(lat, lon)
     if result is None:
         return JsonResponse({"found": False, "chain": []})
-    zh = (get_language() or "").startswith("zh")
-    chain = [p.name_zh if zh else p.name_en for p in result.chain]
+    chain = [p.name for p in result.chain]
     return JsonResponse({"found": True, "chain": chain, "code": result.jurisdiction.code})
 
 
