@@ -158,7 +158,7 @@ X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
-if os.environ.get("CIVITAS_HTTPS", "").lower() in {"1", "true", "yes", "on"}:
+if _config.truthy(os.environ.get("CIVITAS_HTTPS")):
     SECURE_SSL_REDIRECT = True
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
@@ -218,13 +218,13 @@ CIVITAS_SMS_SENDER = os.environ.get("CIVITAS_SMS_SENDER", "")
 CIVITAS_SMS_TIMEOUT = float(os.environ.get("CIVITAS_SMS_TIMEOUT", "10"))
 if CIVITAS_SMS_URL:
     CIVITAS_NOTIFY_ADAPTERS["sms"] = "civitas.kit.outbox.HttpSmsAdapter"
-if os.environ.get("CIVITAS_EMAIL", "").lower() in {"1", "true", "yes", "on"}:
+if _config.truthy(os.environ.get("CIVITAS_EMAIL")):
     CIVITAS_NOTIFY_ADAPTERS["email"] = "civitas.kit.outbox.EmailAdapter"
 EMAIL_HOST = os.environ.get("CIVITAS_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("CIVITAS_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("CIVITAS_EMAIL_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("CIVITAS_EMAIL_PASSWORD", "")
-EMAIL_USE_TLS = os.environ.get("CIVITAS_EMAIL_TLS", "").lower() in {"1", "true", "yes", "on"}
+EMAIL_USE_TLS = _config.truthy(os.environ.get("CIVITAS_EMAIL_TLS"))
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("CIVITAS_EMAIL_FROM", "civitas@localhost")
 # -- end of background work settings ----------------------------------------------------------

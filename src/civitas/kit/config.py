@@ -39,7 +39,8 @@ class Config:
     audit_key: str = field(repr=False, default="")
 
 
-def _truthy(value: str | None) -> bool:
+def truthy(value: str | None) -> bool:
+    """Whether an environment value switches something on (1, true, yes, on)."""
     return (value or "").strip().lower() in {"1", "true", "yes", "on"}
 
 
@@ -47,7 +48,7 @@ def load(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Conf
     env = dict(os.environ if environ is None else environ)
     cwd = cwd or Path.cwd()
     problems: list[str] = []
-    debug = _truthy(env.get("CIVITAS_DEBUG"))
+    debug = truthy(env.get("CIVITAS_DEBUG"))
 
     var_dir = Path(env.get("CIVITAS_VAR", str(cwd / "var")))
 
