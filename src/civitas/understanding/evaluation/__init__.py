@@ -1,0 +1,42 @@
+"""Evaluation on files: one module per ``civitas eval`` subcommand, each with ``run(**args)``.
+
+Shared here: reading CSV files (plain or gzip) with errors that name the file, the row and
+the column, and progress on stderr."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+
+class InputError(Exception):
+    """A file cannot be used: the message names the file and what is wrong."""
+
+
+def open_text(path: str | Path) -> io.TextIOBase:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file")
+    with p.open("rb") as fh:
+        gz = fh.read(2) == b"\x1f\x8b"
+    raw = gzip.open(p, "rt", encoding="utf-8-sig", newline="") if gz else None
+    return raw or p.open("r", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+
+
+def read_rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, str]]:
+    """Rows as dicts; a missing required column is an error naming the file and column."""
+    with open_text(path) as fh:
+        reader = csv.DictReader(fh)
+        header = reader.fieldnames or []
+        missing = [c for c in required if c not in header]
+        if missing:
+            raise InputError(
+                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
+            )
+        try:
+            yield from reader
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}, line {reader.line_num}: {exc}") from None
