@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "civitas.org",
     "civitas.appeals",
     "civitas.dispatch",
+    "civitas.understanding",
     "civitas.assessment",
     "civitas.citypacks",
     "civitas.web",

@@ -93,6 +93,7 @@ class Appeal(models.Model):
     )
     matter_confidence = models.FloatField(_("classification confidence"), null=True, blank=True)
     matter_method = models.CharField(_("classified by"), max_length=20, blank=True)
+    matter_model = models.CharField(_("model version"), max_length=80, blank=True)
     urgency = models.CharField(
         _("urgency"), max_length=10, choices=Urgency.choices, default=Urgency.NORMAL
     )
@@ -156,6 +157,10 @@ class Appeal(models.Model):
         related_name="+",
         verbose_name=_("possible duplicate of"),
     )
+    duplicate_score = models.FloatField(_("duplicate score"), null=True, blank=True)
+    duplicate_reason = models.CharField(_("why a duplicate"), max_length=300, blank=True)
+    route_method = models.CharField(_("routed by"), max_length=20, blank=True)
+    route_confidence = models.FloatField(_("routing confidence"), null=True, blank=True)
     received_at = models.DateTimeField(_("received"), db_index=True)
     dispatched_at = models.DateTimeField(_("dispatched"), null=True, blank=True)
     accepted_at = models.DateTimeField(_("accepted"), null=True, blank=True)
