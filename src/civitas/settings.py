@@ -207,6 +207,19 @@ TASKS = {
 # to another period in seconds, or to 0 to switch the job off.
 CIVITAS_SCHEDULE: dict[str, int] = {}
 # Resolved cases the resident has not rated within this many days are closed automatically.
+# Understanding appeals: the triage steps in order, the learned models' folder, and the
+# confidences below which a person checks the machine's matter or route.
+CIVITAS_TRIAGE_STEPS = [
+    "civitas.appeals.triage.locate_step",
+    "civitas.understanding.classifier.classify_step",
+    "civitas.appeals.triage.urgency_step",
+    "civitas.appeals.triage.duplicate_step",
+]
+CIVITAS_MODEL_DIR = Path(os.environ.get("CIVITAS_MODEL_DIR", CONFIG.var_dir / "models"))
+CIVITAS_TRIAGE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_TRIAGE_MIN_CONFIDENCE", "0.6"))
+CIVITAS_ROUTE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_ROUTE_MIN_CONFIDENCE", "0.8"))
+CIVITAS_RETRAIN_MIN_CONFIRMED = int(os.environ.get("CIVITAS_RETRAIN_MIN_CONFIRMED", "30"))
+
 CIVITAS_AUTO_CLOSE_DAYS = int(os.environ.get("CIVITAS_AUTO_CLOSE_DAYS", "7"))
 # Outbox: attempts before a message is given up, and the first retry delay (doubling).
 CIVITAS_OUTBOX_MAX_ATTEMPTS = 5

@@ -263,6 +263,7 @@ def submit(
             "located_by": appeal.locate_method,
             "matter": appeal.matter.code if appeal.matter else None,
             "confidence": appeal.matter_confidence,
+            **getattr(appeal, "triage_notes", {}),
         },
     )
     audit.record(
@@ -297,22 +298,39 @@ def submit_once(**kwargs: Any) -> Submitted:
         return Submitted(first.appeal, None, False)
 
 
+MACHINE_METHODS = ("model", "keywords")
+
+
 def router() -> Any:
     return import_string(getattr(settings, "CIVITAS_ROUTER", "civitas.dispatch.routing.route"))
+
+
+def unsure_classification(appeal: Appeal) -> str:
+    """Why a machine classification is too unsure to dispatch on, or "" when it is not."""
+    if appeal.matter_method not in MACHINE_METHODS or appeal.matter_confidence is None:
+        return ""
+    threshold = float(getattr(settings, "CIVITAS_TRIAGE_MIN_CONFIDENCE", 0.6))
+    if appeal.matter_confidence >= threshold:
+        return ""
+    return (
+        f"classification unsure ({appeal.matter_confidence:.2f} < {threshold:.2f}): "
+        "a person checks the matter"
+    )
 
 
 def auto_dispatch(appeal: Appeal) -> Appeal:
     """Dispatch when the route is clear; otherwise put the case in the centre's queue."""
     from civitas.appeals import services
 
-    decision = router()(appeal)
-    if decision.unit is None:
+    unsure = unsure_classification(appeal)
+    decision = None if unsure else router()(appeal)
+    if decision is None or decision.unit is None:
         return wf.transition(
             appeal=appeal,
             action="hold_for_triage",
             actor="system",
             parties=frozenset({wf.SYSTEM}),
-            note=decision.reason,
+            note=unsure or decision.reason,  # type: ignore[union-attr]
         )
     return services.dispatch(
         actor="system", appeal=appeal, unit=decision.unit, reason=decision.reason, system=True

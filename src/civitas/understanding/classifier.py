@@ -1,0 +1,180 @@
+"""The learned matter classifier in the product: training from confirmed appeals, the triage step.
+
+Training data for a city:
+- **labelled**: appeals whose matter a person confirmed — chosen by the resident or by staff
+  (a dispatcher's correction sets ``matter_method="staff"``), or a case a unit handled to the end
+  without anyone changing its matter (closed, not a duplicate);
+- **seeds**: each leaf matter's names and keywords in both languages, with its parents' names;
+- **unlabelled**: recent appeals nobody confirmed, for self-training.
+
+Prediction runs as a triage step. Without a model, or when the model file is missing or damaged,
+the catalogue's keyword rules classify instead and the problem is logged; intake never fails
+because of a model.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils.translation import gettext as _
+
+from civitas.appeals import triage
+from civitas.appeals.models import Appeal, Event, Status
+from civitas.kit import clock
+from civitas.matters.models import Matter
+from civitas.understanding import store
+from civitas.understanding.models import ModelKind, ModelVersion
+
+log = logging.getLogger(__name__)
+
+KIND = ModelKind.CLASSIFIER
+CONFIRMED_METHODS = ("resident", "staff")
+MAX_UNLABELLED = 5000
+CV_MIN_PER_CLASS = 2
+
+
+def appeal_text(appeal: Appeal) -> str:
+    return f"{appeal.title}\n{appeal.text}".strip()
+
+
+def confirmed_q() -> Q:
+    handled = Q(status=Status.CLOSED, duplicate_of__isnull=True, resolved_at__isnull=False)
+    return Q(matter__isnull=False) & (Q(matter_method__in=CONFIRMED_METHODS) | handled)
+
+
+def seeds(city: str) -> dict[str, list[str]]:
+    matters = list(Matter.objects.filter(catalogue=city, active=True))
+    by_code = {m.code: m for m in matters}
+    out: dict[str, list[str]] = {}
+    for m in matters:
+        if m.children.exists():
+            continue
+        texts = [m.name_zh, m.name_en, *[str(k) for k in m.keywords or []]]
+        for code in m.path.strip("/").split("/")[:-1]:
+            parent = by_code.get(code)
+            if parent is not None:
+                texts += [parent.name_zh, parent.name_en]
+        out[m.code] = [t for t in texts if t and t.strip()]
+    return out
+
+
+def training_data(city: str) -> dict[str, Any]:
+    labelled = list(
+        Appeal.objects.filter(confirmed_q(), city=city, matter__active=True)
+        .values_list("title", "text", "matter__code", "matter_method")
+        .order_by("received_at")
+    )
+    unlabelled = list(
+        Appeal.objects.filter(city=city)
+        .exclude(confirmed_q())
+        .order_by("-received_at")
+        .values_list("title", "text")[:MAX_UNLABELLED]
+    )
+    corrections = Event.objects.filter(appeal__city=city, action="reclassify").count()
+    return {
+        "texts": [f"{t}\n{x}".strip() for t, x, _c, _m in labelled],
+        "labels": [c for _t, _x, c, _m in labelled],
+        "unlabelled": [f"{t}\n{x}".strip() for t, x in unlabelled],
+        "seeds": seeds(city),
+        "methods": dict(Counter(m or "handled" for _t, _x, _c, m in labelled)),
+        "corrections": corrections,
+    }
+
+
+def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
+    """Train on the city's confirmed appeals, score by cross-validation, store a new version.
+
+    ``activate=None`` activates the new version unless it scores clearly worse than the
+    active one (macro-F1 lower by more than 0.02); the new version is kept either way."""
+    from civitas.kit.errors import InvalidInput
+    from civitas.understanding import textclass
+
+    data = training_data(city)
+    if not data["seeds"]:
+        raise InvalidInput(
+            _("the catalogue of %(city)s has no active matters to learn; import its city pack")
+            % {"city": city}
+        )
+    clf = textclass.TextClassifier().fit(
+        data["texts"], data["labels"], unlabelled=data["unlabelled"], seeds=data["seeds"]
+    )
+    counts = Counter(data["labels"])
+    scores: dict[str, Any] = {}
+    cv_labels = [label for label in data["labels"] if counts[label] >= CV_MIN_PER_CLASS]
+    if len(set(cv_labels)) >= 2:
+        keep = [i for i, label in enumerate(data["labels"]) if counts[label] >= CV_MIN_PER_CLASS]
+        folds = max(2, min(5, min(counts[data["labels"][i]] for i in keep)))
+        cv = textclass.cross_validate(
+            [data["texts"][i] for i in keep],
+            [data["labels"][i] for i in keep],
+            folds=folds,
+            seeds=data["seeds"],
+        )
+        scores = {
+            "protocol": f"{folds}-fold cross-validation on confirmed appeals",
+            "accuracy": round(cv["accuracy"], 4),
+            "macro_f1": round(cv["macro_f1"], 4),
+            "per_class": cv["per_class"],
+        }
+    summary = {
+        "n_train": len(data["texts"]),
+        "n_unlabelled": len(data["unlabelled"]),
+        "n_classes": len(counts),
+        "n_seed_matters": len(data["seeds"]),
+        "confirmed_by": data["methods"],
+        "corrections": data["corrections"],
+        "per_class": dict(counts.most_common()),
+        "trained_at": clock.now().isoformat(),
+        "model": getattr(clf, "summary", {}),
+    }
+    if activate is None:
+        current = store.active(KIND, city)
+        old = (current.scores or {}).get("macro_f1") if current else None
+        new = scores.get("macro_f1")
+        activate = old is None or new is None or new >= old - 0.02
+    return store.save(
+        kind=KIND, city=city, obj=clf, summary=summary, scores=scores, by=by, activate=activate
+    )
+
+
+def min_confidence() -> float:
+    return float(getattr(settings, "CIVITAS_TRIAGE_MIN_CONFIDENCE", 0.6))
+
+
+def classify_step(appeal: Appeal) -> None:
+    """Triage step: the active model's matter with its confidence, else the keyword rules."""
+    if appeal.matter_id and appeal.matter_method in CONFIRMED_METHODS:
+        return
+    try:
+        loaded = store.load(KIND, appeal.city)
+    except store.ModelUnavailable as exc:
+        log.error("classifier unavailable, keyword rules used: %s", exc)
+        loaded = None
+    if loaded is None:
+        triage.keyword_classifier(appeal)
+        return
+    mv, clf = loaded
+    ranked = clf.top(appeal_text(appeal), k=3)
+    leaves = {
+        m.code: m
+        for m in Matter.objects.filter(
+            catalogue=appeal.city, active=True, code__in=[code for code, _p in ranked]
+        )
+    }
+    usable = [(code, p) for code, p in ranked if code in leaves]
+    if not usable:
+        triage.keyword_classifier(appeal)
+        return
+    code, p = usable[0]
+    appeal.matter = leaves[code]
+    appeal.matter_confidence = round(float(p), 3)
+    appeal.matter_method = "model"
+    appeal.matter_model = mv.label
+    appeal.triage_notes = {  # type: ignore[attr-defined]
+        "model": mv.label,
+        "alternatives": [[c, round(float(q), 3)] for c, q in usable[1:]],
+    }
