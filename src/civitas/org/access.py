@@ -59,6 +59,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "appeals.read": STAFF_ROLES,
     "appeals.enter": frozenset({Role.HOTLINE_OPERATOR, Role.GRID_WORKER, Role.DISPATCHER}),
     "appeals.dispatch": frozenset({Role.DISPATCHER, Role.ADMINISTRATOR}),
+    "models.read": frozenset({Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.AUDITOR}),
+    "models.manage": frozenset({Role.ADMINISTRATOR}),
     "assessment.read": frozenset(
         {Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER, Role.AUDITOR}
     ),

@@ -1,4 +1,4 @@
-"""Versions of the learned models: a file on disk, its checksum, what it learned from, how it scored."""
+"""Versions of the learned models: a file, its checksum, what it learned from, its scores."""
 
 from __future__ import annotations
 
@@ -34,7 +34,9 @@ class ModelVersion(models.Model):
         verbose_name = _("model version")
         verbose_name_plural = _("model versions")
         constraints = [
-            models.UniqueConstraint(fields=["kind", "city", "version"], name="model_version_unique"),
+            models.UniqueConstraint(
+                fields=["kind", "city", "version"], name="model_version_unique"
+            ),
             models.UniqueConstraint(
                 fields=["kind", "city"],
                 condition=models.Q(active=True),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
+from django_tasks import task
 
 from civitas.appeals.models import Appeal, Event
 from civitas.matters.models import Matter
@@ -41,3 +42,14 @@ def retrain() -> dict[str, str]:
             continue
         done[city] = mv.label + ("" if mv.active else " (kept inactive: scored lower)")
     return done
+
+
+@task()
+def train_now(city: str, kind: str, by: str) -> str:
+    """Train one model on request (the models page queues this)."""
+    from django.utils.module_loading import import_string
+
+    from civitas.understanding.management.commands.model import TRAINERS
+
+    mv = import_string(TRAINERS[kind])(city=city, by=by)
+    return mv.label

@@ -9,6 +9,7 @@ from civitas.web.views import (
     directory,
     entry,
     home,
+    models,
     resident,
     workbench,
 )
@@ -37,6 +38,8 @@ urlpatterns = [
         name="responsibility-edit",
     ),
     path("audit/", audit.audit, name="audit"),
+    path("models/", models.models_page, name="models"),
+    path("models/act/", models.models_act, name="models-act"),
     path("audit/verify/", audit.audit_verify, name="audit-verify"),
     # Appeals: residents (no account needed), staff entry, the workbench and the desk.
     path("appeal/new/", resident.appeal_new, name="appeal-new"),

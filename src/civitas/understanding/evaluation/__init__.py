@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import csv
 import gzip
-import io
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import IO
 
 
 class InputError(Exception):
     """A file cannot be used: the message names the file and what is wrong."""
 
 
-def open_text(path: str | Path) -> io.TextIOBase:
+def open_text(path: str | Path) -> IO[str]:
+    """A text file, gunzipped when it starts with gzip's magic bytes."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: no such file")
     with p.open("rb") as fh:
         gz = fh.read(2) == b"\x1f\x8b"
-    raw = gzip.open(p, "rt", encoding="utf-8-sig", newline="") if gz else None
-    return raw or p.open("r", encoding="utf-8-sig", newline="")  # type: ignore[return-value]
+    if gz:
+        return gzip.open(p, "rt", encoding="utf-8-sig", newline="")
+    return p.open("r", encoding="utf-8-sig", newline="")
 
 
 def read_rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[str, str]]:
@@ -33,9 +35,8 @@ def read_rows(path: str | Path, required: Sequence[str] = ()) -> Iterator[dict[s
         header = reader.fieldnames or []
         missing = [c for c in required if c not in header]
         if missing:
-            raise InputError(
-                f"{path}: missing column(s) {', '.join(missing)}; found {', '.join(header) or 'none'}"
-            )
+            found = ", ".join(header) or "none"
+            raise InputError(f"{path}: missing column(s) {', '.join(missing)}; found {found}")
         try:
             yield from reader
         except (csv.Error, UnicodeDecodeError) as exc:

@@ -378,6 +378,33 @@ def _forms(appeal: Appeal, allowed: list[str]) -> list[dict[str, Any]]:
     return [{"action": n, "fields": FORMS[n][0], "button": FORMS[n][1]} for n in names]
 
 
+MATTER_METHODS = {
+    "model": gettext_lazy("model"),
+    "keywords": gettext_lazy("keyword rules"),
+    "resident": gettext_lazy("chosen by the resident"),
+    "staff": gettext_lazy("set by staff"),
+}
+ROUTE_METHODS = {
+    "history": gettext_lazy("learned from history"),
+    "list": gettext_lazy("responsibility list"),
+}
+
+
+def _machine(appeal: Appeal, events: list[Any]) -> dict[str, Any]:
+    """How triage understood the case: classifier, alternatives, route, duplicate."""
+    received = next((e for e in events if e.action == "received"), None)
+    alternatives = ((received.data or {}).get("alternatives") or []) if received else []
+    codes = [code for code, _p in alternatives]
+    found = {
+        m.code: m for m in matter_selectors.matters(catalogue=appeal.city).filter(code__in=codes)
+    }
+    return {
+        "matter_method": MATTER_METHODS.get(appeal.matter_method, appeal.matter_method),
+        "route_method": ROUTE_METHODS.get(appeal.route_method, appeal.route_method),
+        "alternatives": [(found[c], p) for c, p in alternatives if c in found],
+    }
+
+
 @login_required
 def case(request: HttpRequest, ticket: str) -> HttpResponse:
     appeal = _case(request, ticket)
@@ -396,6 +423,7 @@ def case(request: HttpRequest, ticket: str) -> HttpResponse:
     who = actor_names(e.actor for e in events)
     context: dict[str, Any] = {
         "appeal": appeal,
+        "machine": _machine(appeal, events),
         "parties": sorted(parties),
         "light": deadlines.light(appeal, now),
         "contact": getattr(appeal, "contact", None)

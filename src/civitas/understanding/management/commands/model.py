@@ -1,9 +1,9 @@
 """civitas model train|list|activate|rollback — the learned models of each city.
 
-  civitas model train --city CODE [--kind classifier|router] [--keep-active]
-  civitas model list [--city CODE] [--kind KIND]
-  civitas model activate --city CODE --version N [--kind KIND]
-  civitas model rollback --city CODE [--kind KIND]
+civitas model train --city CODE [--kind classifier|router] [--keep-active]
+civitas model list [--city CODE] [--kind KIND]
+civitas model activate --city CODE --version N [--kind KIND]
+civitas model rollback --city CODE [--kind KIND]
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from civitas.kit.errors import CivitasError
 from civitas.understanding import store
 from civitas.understanding.models import ModelKind, ModelVersion
 
-TRAINERS = {
-    ModelKind.CLASSIFIER: "civitas.understanding.classifier.train",
-    ModelKind.ROUTER: "civitas.understanding.routing.train",
+TRAINERS: dict[str, str] = {
+    ModelKind.CLASSIFIER.value: "civitas.understanding.classifier.train",
+    ModelKind.ROUTER.value: "civitas.understanding.routing.train",
 }
 
 
