@@ -75,6 +75,27 @@ def english_name(short_zh: str, pinyin: str, full_zh: str) -> str:
 
 
 # -- reading -----------------------------------------------------------------------------------
+def read_district_codes(path: Path) -> dict[str, str]:
+    """district_code_map.csv: adcode -> anonymised code ("430104" -> "A3")."""
+    out: dict[str, str] = {}
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.DictReader(fh)
+        missing = {"anon_code", "adcode"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path.name}: missing column(s) {', '.join(sorted(missing))}")
+        for line, r in enumerate(reader, start=2):
+            anon, adcode = (r["anon_code"] or "").strip(), (r["adcode"] or "").strip()
+            if not anon or not adcode:
+                raise ValueError(f"{path.name}, line {line}: anon_code and adcode are required")
+            if out.get(adcode, anon) != anon:
+                raise ValueError(
+                    f"{path.name}, line {line}: adcode {adcode} has two codes, "
+                    f"{out[adcode]} and {anon}"
+                )
+            out[adcode] = anon
+    return out
+
+
 @dataclass
 class Area:
     code: str
@@ -89,8 +110,7 @@ class Area:
 def read_areas(data: Path) -> tuple[Area, list[Area], list[Area]]:
     with (data / "boundaries" / "streets.csv").open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    with (data / "district_code_map.csv").open(encoding="utf-8-sig", newline="") as fh:
-        anon = {r["adcode"].strip(): r["anon_code"].strip() for r in csv.DictReader(fh)}
+    anon = read_district_codes(data / "district_code_map.csv")
     geojson = json.loads((data / "boundaries" / "districts.geojson").read_text(encoding="utf-8"))
     shapes = {
         str(f["properties"]["adcode"]): w.polygonal(shape(f["geometry"]))
@@ -114,9 +134,11 @@ def read_areas(data: Path) -> tuple[Area, list[Area], list[Area]]:
                 ["A市", "Changsha City"],
             )
         elif deep == "2":
+            # The anonymised code is the district's alias ("A3" for 岳麓区). The name without
+            # its suffix ("岳麓") is no alias: the gazetteer derives it at a lower confidence.
             code = r["id"].strip()
             stem, _ = split_suffix(full)
-            aliases = [a for a in (anon.get(code, ""), stem) if a and a != "长沙"]
+            aliases = [anon[code]] if code in anon else []
             districts.append(Area(code, CITY, full, name_en, stem, aliases, shapes.get(code)))
         elif deep == "3":
             parent = r["pid"].strip()
@@ -125,6 +147,12 @@ def read_areas(data: Path) -> tuple[Area, list[Area], list[Area]]:
             streets.append(Area(r["id"].strip(), parent, full, name_en, r["name"].strip(), []))
     if city is None:
         raise ValueError("streets.csv has no city row (deep=1)")
+    unknown = sorted(set(anon) - {d.code for d in districts})
+    if unknown:
+        raise ValueError(
+            f"district_code_map.csv: adcode(s) {', '.join(unknown)} are not districts "
+            "(deep=2) in streets.csv"
+        )
     missing = [d.code for d in districts if d.geometry is None]
     if missing:
         raise ValueError(f"districts.geojson has no polygon for {missing}")
