@@ -103,9 +103,10 @@ class Pair:
 
     ``metres`` is None when either lacks a point; ``same_area`` is only set then (with a
     point on both sides, the distance says more). ``text`` is None when either has no text.
-    ``crowd`` is how many candidates the new case had (many open look-alikes nearby make
-    any one of them less telling). ``matter_rate`` is how much more often than usual appeals
-    of the new case's matter turned out to be duplicates (``MatterRates``)."""
+    ``crowd`` is how many candidates the new case had (on Boston, a spot with many open
+    look-alikes is one people keep reporting: the fitted weight is positive). ``matter_rate``
+    is how much more often than usual appeals of the new case's matter turned out to be
+    duplicates (``MatterRates``)."""
 
     same_matter: bool
     same_address: bool
