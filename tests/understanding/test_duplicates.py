@@ -363,3 +363,14 @@ def test_matter_rates_come_from_marked_duplicates(steps: dict[str, Any]) -> None
     lift_rate = rates.rate(str(leaf.pk), str(leaf.parent_id))
     water_rate = rates.rate(str(water.pk), str(water.parent_id))
     assert lift_rate > 0 > water_rate
+
+
+def test_without_points_the_same_community_counts(steps: dict[str, Any]) -> None:
+    with clock.frozen(_at(1)):
+        first = submit(steps, "The lift at Oak 111 Community is broken", lat=None, lon=None)
+        second = submit(steps, "The lift at Oak 111 Community is broken again", lat=None, lon=None)
+    got = fresh(second.appeal)
+    assert got.jurisdiction == steps["T-D1-S1-C1"] and got.locate_method == "text"
+    assert got.duplicate_candidate == first.appeal
+    # Written in the installation's language (English here), with the community's name.
+    assert got.duplicate_reason.startswith("same matter, both in Oak 111 Community, ")

@@ -23,6 +23,7 @@ marks an appeal as a duplicate — a dispatcher decides.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 import threading
@@ -669,7 +670,6 @@ def duplicate_step(appeal: Any) -> None:
         lon=appeal.lon,
         address=normal_address(appeal.address),
         area=str(appeal.jurisdiction_id) if located else "",
-        area_name=appeal.jurisdiction.name if located else "",
         text=_appeal_text(appeal.title, appeal.text),
     )
     candidates = [
@@ -696,7 +696,10 @@ def duplicate_step(appeal: Any) -> None:
     appeal.duplicate_candidate_id = best.case.key
     appeal.duplicate_score = round(best.score, 3)
     with translation.override(settings.LANGUAGE_CODE):
-        appeal.duplicate_reason = reason(best.pair)[:300]
+        pair = best.pair
+        if pair.same_area:
+            pair = dataclasses.replace(pair, area_name=appeal.jurisdiction.name)
+        appeal.duplicate_reason = reason(pair)[:300]
 
 
 def within_reach(new: Case, old: Case, radius: float = RADIUS_M) -> bool:
