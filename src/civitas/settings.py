@@ -213,11 +213,12 @@ CIVITAS_TRIAGE_STEPS = [
     "civitas.appeals.triage.locate_step",
     "civitas.understanding.classifier.classify_step",
     "civitas.appeals.triage.urgency_step",
-    "civitas.appeals.triage.duplicate_step",
+    "civitas.understanding.duplicates.duplicate_step",
 ]
 CIVITAS_MODEL_DIR = Path(os.environ.get("CIVITAS_MODEL_DIR", CONFIG.var_dir / "models"))
 CIVITAS_TRIAGE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_TRIAGE_MIN_CONFIDENCE", "0.6"))
 CIVITAS_ROUTE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_ROUTE_MIN_CONFIDENCE", "0.8"))
+CIVITAS_DUPLICATE_MIN_SCORE = float(os.environ.get("CIVITAS_DUPLICATE_MIN_SCORE", "0.15"))
 CIVITAS_RETRAIN_MIN_CONFIRMED = int(os.environ.get("CIVITAS_RETRAIN_MIN_CONFIRMED", "30"))
 
 CIVITAS_AUTO_CLOSE_DAYS = int(os.environ.get("CIVITAS_AUTO_CLOSE_DAYS", "7"))

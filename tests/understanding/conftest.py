@@ -5,6 +5,8 @@ from typing import Any
 
 import pytest
 
+from tests.appeals.conftest import _fast_passwords, case_city  # noqa: F401 (shared fixtures)
+
 
 @pytest.fixture(autouse=True)
 def model_dir(settings: Any, tmp_path: Path) -> Path:

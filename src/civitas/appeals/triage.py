@@ -1,22 +1,21 @@
-"""Triage: locate, classify, set urgency, spot a possible duplicate.
+"""Triage: locate, classify by the catalogue's keywords, set urgency.
 
 Each step is a plain function ``step(appeal) -> None`` that fills fields of an appeal being
-received. The steps run in the order of ``settings.CIVITAS_TRIAGE_STEPS`` (dotted paths), so a
-learned classifier can replace the keyword rules without touching intake.
+received. The steps run in the order of ``settings.CIVITAS_TRIAGE_STEPS`` (dotted paths); the
+settings put the learned classifier (which falls back to the keyword rules here) and the
+duplicate finder of ``civitas.understanding`` in the chain.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import threading
-from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import Max
 from django.utils.module_loading import import_string
 
-from civitas.appeals.models import OPEN_STATUSES, Appeal, LocateMethod
+from civitas.appeals.models import Appeal, LocateMethod
 from civitas.geo.gazetteer import gazetteer
 from civitas.geo.locate import locate
 from civitas.geo.models import Jurisdiction
@@ -26,7 +25,6 @@ DEFAULT_STEPS = [
     "civitas.appeals.triage.locate_step",
     "civitas.appeals.triage.keyword_classifier",
     "civitas.appeals.triage.urgency_step",
-    "civitas.appeals.triage.duplicate_step",
 ]
 
 URGENT_WORDS = (
@@ -57,8 +55,6 @@ URGENT_WORDS = (
     "淹水",
     "内涝",
 )
-DUPLICATE_RADIUS_M = 300
-DUPLICATE_WINDOW = timedelta(hours=72)
 
 
 def steps() -> list[str]:
@@ -161,37 +157,3 @@ def urgency_step(appeal: Appeal) -> None:
     text = f"{appeal.title} {appeal.text}".lower()
     if any(word in text for word in URGENT_WORDS):
         appeal.urgency = Urgency.URGENT
-
-
-def _metres(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    dlat = math.radians(lat2 - lat1)
-    dlon = math.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
-    return 6_371_000 * math.hypot(dlat, dlon)
-
-
-def duplicate_step(appeal: Appeal) -> None:
-    """Propose (never decide) an open case of the same matter nearby and recent."""
-    if appeal.matter_id is None or appeal.lat is None or appeal.lon is None:
-        return
-    dlat = DUPLICATE_RADIUS_M / 111_000
-    dlon = dlat / max(0.1, math.cos(math.radians(appeal.lat)))
-    candidates = (
-        Appeal.objects.filter(
-            city=appeal.city,
-            matter_id=appeal.matter_id,
-            status__in=OPEN_STATUSES,
-            duplicate_of__isnull=True,
-            received_at__gte=appeal.received_at - DUPLICATE_WINDOW,
-            lat__range=(appeal.lat - dlat, appeal.lat + dlat),
-            lon__range=(appeal.lon - dlon, appeal.lon + dlon),
-        )
-        .exclude(pk=appeal.pk)
-        .only("pk", "lat", "lon", "received_at")
-    )
-    best = min(
-        candidates,
-        key=lambda c: _metres(appeal.lat, appeal.lon, c.lat, c.lon),  # type: ignore[arg-type]
-        default=None,
-    )
-    if best is not None:
-        appeal.duplicate_candidate = best
