@@ -22,6 +22,7 @@ class Decision:
     unit: Unit | None  # None: the centre must decide (triage queue)
     reason: str
     rule_id: int | None = None
+    confidence: float | None = None  # a learned router's probability; None for the list
 
 
 def centre_of(city: str, jurisdiction: Jurisdiction | None = None) -> Unit | None:

@@ -47,6 +47,7 @@ class Prediction:
     support: int  # past cases (unweighted) of the key at ``level_used``
     level_used: int | None  # index into the keys given; None when only the overall shares spoke
     share: float = 0.0  # the label's weighted share among those cases, 0..1
+    count: int = 0  # of ``support``, how many (unweighted) had ``label``
 
     @property
     def known(self) -> bool:
@@ -189,7 +190,7 @@ class HistoryLearner:
             assert key is not None
             tally = self.tables[used][key]
         share = tally.weights.get(label, 0.0) / tally.total if tally.total > 0 else 0.0
-        return Prediction(label, p[label], tally.n, used, share)
+        return Prediction(label, p[label], tally.n, used, share, tally.counts.get(label, 0))
 
     def level_name(self, used: int | None) -> str:
         return "overall" if used is None else self.levels[used]
