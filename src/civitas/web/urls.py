@@ -11,6 +11,7 @@ from civitas.web.views import (
     home,
     models,
     resident,
+    routing_learned,
     workbench,
 )
 
@@ -36,6 +37,10 @@ urlpatterns = [
         "responsibilities/<int:pk>/edit/",
         catalogue.responsibility_edit,
         name="responsibility-edit",
+    ),
+    path("responsibilities/learned/", routing_learned.proposals, name="routing-proposals"),
+    path(
+        "responsibilities/learned/accept/", routing_learned.accept, name="routing-proposals-accept"
     ),
     path("audit/", audit.audit, name="audit"),
     path("models/", models.models_page, name="models"),
