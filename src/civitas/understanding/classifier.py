@@ -54,10 +54,11 @@ def seeds(city: str) -> dict[str, list[str]]:
         if m.children.exists():
             continue
         texts = [m.name_zh, m.name_en, *[str(k) for k in m.keywords or []]]
-        for code in m.path.strip("/").split("/")[:-1]:
-            parent = by_code.get(code)
-            if parent is not None:
-                texts += [parent.name_zh, parent.name_en]
+        # Parents' names only beside the leaf's own: alone they would teach nothing but
+        # confusion, being shared by all the leaves below them.
+        parents = [by_code[c] for c in m.path.strip("/").split("/")[:-1] if c in by_code]
+        texts.append(" ".join([*(p.name_zh for p in parents), m.name_zh]))
+        texts.append(" ".join([*(p.name_en for p in parents), m.name_en]))
         out[m.code] = [t for t in texts if t and t.strip()]
     return out
 
@@ -99,9 +100,13 @@ def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
             _("the catalogue of %(city)s has no active matters to learn; import its city pack")
             % {"city": city}
         )
-    clf = textclass.TextClassifier().fit(
-        data["texts"], data["labels"], unlabelled=data["unlabelled"], seeds=data["seeds"]
-    )
+    if data["texts"]:
+        clf = textclass.TextClassifier().fit(
+            data["texts"], data["labels"], unlabelled=data["unlabelled"], seeds=data["seeds"]
+        )
+    else:  # a new city: the catalogue's names and keywords are all there is to learn from
+        pairs = [(text, code) for code, texts in data["seeds"].items() for text in texts]
+        clf = textclass.TextClassifier().fit([t for t, _c in pairs], [c for _t, c in pairs])
     counts = Counter(data["labels"])
     scores: dict[str, Any] = {}
     cv_labels = [label for label in data["labels"] if counts[label] >= CV_MIN_PER_CLASS]
