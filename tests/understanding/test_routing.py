@@ -372,6 +372,24 @@ def test_accepting_changes_the_entry_of_the_same_matter_level_and_place(
     assert ResponsibilityRule.objects.filter(active=True).count() == 2
 
 
+def test_a_team_under_the_listed_unit_refines_the_entry(case_city: dict[str, Any]) -> None:
+    c = case_city
+    with transaction.atomic():
+        team = org_services.save_unit(
+            actor="test",
+            code="T-D1-HOUSING-LIFTS",
+            kind="department",
+            name_en="Lift team",
+            name_zh="电梯组",
+            jurisdiction=c["T-D1"],
+            parent=c["T-D1-housing"],
+        )
+    handled("T-D1-S1-C1", team, 6)
+    handled("T-D1-S2-C1", team, 6)
+    (p,) = routing.proposals("T")
+    assert (p.jurisdiction, p.unit, p.kind) == ("T-D1", "T-D1-HOUSING-LIFTS", "refines")
+
+
 def test_a_thin_or_divided_history_proposes_nothing(case_city: dict[str, Any]) -> None:
     c = case_city
     handled("T-D1-S1-C1", c["T-D1-S1-office"], 5)

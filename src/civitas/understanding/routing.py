@@ -412,7 +412,8 @@ class Proposal:
     agree: int  # of which handled by the unit the entry names
     list_agree: int  # of which the list as it stands sends to the unit that handled them
     current_rule: int | None  # the entry the list uses for most of these cases
-    kind: str  # "missing": the list names nobody for most; "contradicts": someone else
+    kind: str  # for most of these cases the list names "missing": nobody; "refines": the
+    # parent unit of the one that handled them; "contradicts": another unit
 
     @property
     def share(self) -> float:
@@ -465,10 +466,12 @@ def proposals(
     cases = finished_cases(city, since=since)
     if not cases:
         return []
-    units = {
-        u.code: (u.department_type, u.jurisdiction.code)
-        for u in Unit.objects.filter(city=city).select_related("jurisdiction")
-    }
+    units: dict[str, tuple[str, str]] = {}
+    parents: dict[str, str] = {}
+    for u in Unit.objects.filter(city=city).select_related("jurisdiction", "parent"):
+        units[u.code] = (u.department_type, u.jurisdiction.code)
+        if u.parent is not None:
+            parents[u.code] = u.parent.code
     level_of: dict[str, str] = {}
     depth_of_place: dict[str, int] = {}
     place_paths: dict[str, str] = {}
@@ -562,6 +565,16 @@ def proposals(
         rules = Counter(list_units[i][1] for i in cand.cases)
         current, _n = rules.most_common(1)[0]
         nobody = sum(1 for i in cand.cases if list_units[i][0] is None)
+        parent = sum(
+            1
+            for i in cand.cases
+            if list_units[i][0] is not None and parents.get(cases[i].unit) == list_units[i][0]
+        )
+        kind = (
+            "missing"
+            if nobody * 2 > support
+            else ("refines" if parent * 2 > support else "contradicts")
+        )
         out.append(
             Proposal(
                 id=_proposal_id(
@@ -577,7 +590,7 @@ def proposals(
                 agree=agree,
                 list_agree=list_agree,
                 current_rule=current,
-                kind="missing" if nobody * 2 > support else "contradicts",
+                kind=kind,
             )
         )
     out.sort(key=lambda p: (-p.gain, -p.support, p.id))

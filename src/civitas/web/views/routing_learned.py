@@ -23,6 +23,8 @@ from civitas.matters.vocabulary import DepartmentType
 from civitas.org.models import ResponsibilityRule, Unit
 from civitas.understanding import routing
 
+SHOWN = 100  # the most useful first; the command lists them all
+
 
 def _cities(request: HttpRequest) -> list[str]:
     roots = Jurisdiction.objects.filter(parent__isnull=True).order_by("code")
@@ -79,7 +81,13 @@ def proposals(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "web/routing_learned.html",
-        {"city": city, "cities": cities, "rows": _rows(city, found)},
+        {
+            "city": city,
+            "cities": cities,
+            "rows": _rows(city, found[:SHOWN]),
+            "total": len(found),
+            "hidden": max(0, len(found) - SHOWN),
+        },
     )
 
 
