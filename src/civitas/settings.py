@@ -215,6 +215,8 @@ CIVITAS_TRIAGE_STEPS = [
     "civitas.appeals.triage.urgency_step",
     "civitas.understanding.duplicates.duplicate_step",
 ]
+# The router: history when sure, else the responsibility list (civitas.dispatch.routing.route).
+CIVITAS_ROUTER = "civitas.understanding.routing.route"
 CIVITAS_MODEL_DIR = Path(os.environ.get("CIVITAS_MODEL_DIR", CONFIG.var_dir / "models"))
 CIVITAS_TRIAGE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_TRIAGE_MIN_CONFIDENCE", "0.6"))
 CIVITAS_ROUTE_MIN_CONFIDENCE = float(os.environ.get("CIVITAS_ROUTE_MIN_CONFIDENCE", "0.8"))

@@ -204,14 +204,19 @@ class Command(BaseCommand):
         self._train_models()
 
     def _train_models(self) -> None:
-        """A first classifier learned from the demo city's confirmed appeals (once)."""
-        from civitas.understanding import classifier, store
+        """A first classifier and router learned from the demo city's appeals (once)."""
+        from civitas.understanding import classifier, routing, store
 
-        if store.active(classifier.KIND, CITY) is not None:
-            return
-        mv = classifier.train(city=CITY, by=ACTOR)
-        scores = mv.scores or {}
-        self.stdout.write(
-            f"  trained {mv.label} on {mv.summary.get('n_train')} confirmed appeals"
-            + (f" (cross-validated macro-F1 {scores['macro_f1']:.2f})" if scores else "")
-        )
+        for kind, train in ((classifier.KIND, classifier.train), (routing.KIND, routing.train)):
+            if store.active(kind, CITY) is not None:
+                continue
+            try:
+                mv = train(city=CITY, by=ACTOR)
+            except CivitasError as exc:
+                self.stdout.write(f"  {kind} not trained: {exc.message}")
+                continue
+            scores = {k: v for k, v in (mv.scores or {}).items() if isinstance(v, float)}
+            self.stdout.write(
+                f"  trained {mv.label} on {mv.summary.get('n_train')} cases"
+                + "".join(f", {k} {v:.2f}" for k, v in scores.items())
+            )
