@@ -1,4 +1,5 @@
-"""Scheduled retraining: once a day, for every city whose confirmed appeals changed."""
+"""Scheduled retraining, once a day: the classifier of every city whose confirmed appeals or
+corrections changed, the router of every city with cases finished since it was trained."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from django_tasks import task
 
 from civitas.appeals.models import Appeal, Event
 from civitas.matters.models import Matter
-from civitas.understanding import classifier, store
+from civitas.understanding import classifier, routing, store
 
 log = logging.getLogger(__name__)
 
@@ -28,19 +29,31 @@ def due(city: str) -> bool:
     return confirmed != learned.get("n_train") or corrections != learned.get("corrections")
 
 
+def router_due(city: str) -> bool:
+    finished = Appeal.objects.filter(city=city, status__in=routing.FINISHED)
+    if finished.count() < int(getattr(settings, "CIVITAS_RETRAIN_MIN_CONFIRMED", 30)):
+        return False
+    current = store.active(routing.KIND, city)
+    return current is None or finished.filter(updated_at__gt=current.created_at).exists()
+
+
 def retrain() -> dict[str, str]:
-    """Retrain the classifier of each city that is due; a failure in one city spares the rest."""
+    """Retrain what is due in each city; a failure in one city or model spares the rest."""
     done: dict[str, str] = {}
     for city in Matter.objects.values_list("catalogue", flat=True).distinct().order_by():
-        if not due(city):
-            continue
-        try:
-            mv = classifier.train(city=city, by="system:retrain")
-        except Exception as exc:  # a city's failure is logged, the others still train
-            log.exception("retraining the classifier of %s failed", city)
-            done[city] = f"failed: {exc}"
-            continue
-        done[city] = mv.label + ("" if mv.active else " (kept inactive: scored lower)")
+        for kind, is_due, train in (
+            (classifier.KIND, due, classifier.train),
+            (routing.KIND, router_due, routing.train),
+        ):
+            if not is_due(city):
+                continue
+            try:
+                mv = train(city=city, by="system:retrain")
+            except Exception as exc:  # logged; the other cities and models still train
+                log.exception("retraining the %s of %s failed", kind, city)
+                done[f"{city}/{kind}"] = f"failed: {exc}"
+                continue
+            done[f"{city}/{kind}"] = mv.label + ("" if mv.active else " (kept: scored lower)")
     return done
 
 
