@@ -5,13 +5,15 @@
 
 For each database (a temporary SQLite file; a temporary PostgreSQL database created on
 127.0.0.1:5432 and dropped afterwards) it:
-1. migrates it, imports the demo city (Harbour City) and makes an API key with appeals:submit;
+1. migrates it, imports the demo city (Harbour City), trains its classifier and makes an API
+   key with appeals:submit;
 2. starts ``civitas serve`` (gunicorn, several workers, production settings: DEBUG off) on a
    free loopback port;
 3. drives ``POST /api/appeals`` from a pool of client threads (http.client, keep-alive, on
    127.0.0.1 only; bounded by time and count) with texts and map points of the demo city, so
-   each request takes the full path: validate, locate, classify, route and dispatch, audit,
-   commit; records each request's latency;
+   each request takes the full path: validate, locate, classify (the learned classifier,
+   trained from the catalogue at step 1), find duplicates, route and dispatch, audit, commit;
+   records each request's latency;
 4. stops the server and, on the same database, times a bare loop of single-row
    INSERT + COMMIT from one Python connection (Django's cursor, autocommit);
 5. prints appeals/s, latency p50/p95/p99, how the appeals ended up (dispatched or held),
@@ -110,9 +112,11 @@ def base_env(database_url: str, tmp: Path) -> dict[str, str]:
 
 
 def prepare(env: dict[str, str], pack: Path) -> str:
-    """Migrate, import the demo city, return an API key that may submit appeals."""
+    """Migrate, import the demo city, train its classifier (from the catalogue alone: the
+    database holds no appeals yet), return an API key that may submit appeals."""
     run([CIVITAS, "migrate", "-v0"], env)
     run([CIVITAS, "city", "import", str(pack)], env)
+    run([CIVITAS, "model", "train", "--city", "DC"], env)
     out = run([CIVITAS, "apikey", "create", "bench", "--scope", "appeals:submit"], env)
     return out.strip().splitlines()[-1].strip()
 

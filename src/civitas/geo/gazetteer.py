@@ -8,10 +8,11 @@ Each hit carries a confidence. Full names score highest, then declared aliases a
 Chinese name without its administrative suffix ("星沙" for "星沙街道") scores lower, and much
 lower when it is also a common word ("路口" for 路口镇, "先锋" for 先锋街道; jieba's
 dictionary says which words are common, and the city's own name is exempt): such a hit
-counts only when its district is named too. A short form whose two ends belong to common words on either side ("资福" in "工资福利")
-is no hit. A code-like alias ("A3") is a place when an administrative suffix follows it
-("A3区", "A7县"), but not before a building word ("A6栋"), and only with support before a
-road or river ("A1区路", an anonymised 芙蓉路 that crosses several districts).
+counts only when its district is named too. A short form whose two ends belong to common
+words on either side ("资福" in "工资福利") is no hit. A code-like alias ("A3") is a place
+when an administrative suffix follows it ("A3区", "A7县"), but not before a building word
+("A6栋"), and only with support before a road or river ("A1区路", an anonymised 芙蓉路 that
+crosses several districts).
 
 A hit gains confidence when one of its ancestors (other than the root, which every text of a
 city tends to name) is mentioned elsewhere in the text; a name shared by several places is

@@ -35,9 +35,10 @@ class Command(BaseCommand):
         if o["min_support"] < 1 or o["days"] < 1:
             raise CommandError("--min-support and --days must be at least 1")
         cities = [o["city"]] if o.get("city") else self._cities()
-        if o.get("city") and not Jurisdiction.objects.filter(
-            code=o["city"], parent__isnull=True
-        ).exists():
+        if (
+            o.get("city")
+            and not Jurisdiction.objects.filter(code=o["city"], parent__isnull=True).exists()
+        ):
             raise CommandError(f"no city with code {o['city']!r}")
         if o["accept"] and not o.get("city"):
             raise CommandError("name the city (--city) of the proposals to accept")
