@@ -36,3 +36,13 @@ def _fresh_indexes() -> Any:
     index.invalidate()
     yield
     index.invalidate()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches() -> None:
+    """Per-process caches keyed by city or row id would carry over from another test's
+    database: each test starts without them."""
+    from civitas.understanding import duplicates, store
+
+    duplicates.forget()
+    store.forget()

@@ -80,3 +80,23 @@ def test_unreadable_file_with_matching_checksum_is_a_clear_error(model_dir: Path
     ModelVersion.objects.filter(pk=mv.pk).update(sha256=store._sha256(path))
     with pytest.raises(store.ModelUnavailable, match="cannot be read"):
         store.load("classifier", "t")
+
+
+def test_a_clearly_worse_version_is_kept_but_not_activated() -> None:
+    def train(f1: float) -> ModelVersion:
+        return store.save(
+            kind="classifier",
+            city="t",
+            obj=f1,
+            summary={},
+            scores={"macro_f1": f1},
+            by="test",
+            activate=None,
+            metric="macro_f1",
+        )
+
+    first = train(0.80)
+    assert train(0.79).active  # within 0.02: activated
+    assert not train(0.70).active  # clearly worse: stored only
+    assert store.active("classifier", "t").version == 2  # type: ignore[union-attr]
+    assert first.version == 1

@@ -74,3 +74,25 @@ def test_dispatchers_read_but_do_not_manage(people: dict[str, User]) -> None:
 def test_handlers_and_residents_are_refused(people: dict[str, User]) -> None:
     for who in ("handler", "resident"):
         assert client_for(people[who]).get(reverse("models")).status_code == 403
+
+
+def test_a_bad_version_is_a_message_not_a_crash(people: dict[str, User]) -> None:
+    c = client_for(people["admin"])
+    r = c.post(
+        reverse("models-act"),
+        {"city": "T", "kind": "classifier", "action": "activate", "version": "x"},
+        follow=True,
+    )
+    assert r.status_code == 200
+    assert "no classifier model version 0" in r.content.decode()
+
+
+def test_only_managers_see_where_a_broken_file_lies(
+    people: dict[str, User], settings: Any
+) -> None:
+    mv = ModelVersion.objects.get(active=True)
+    (settings.CIVITAS_MODEL_DIR / mv.file).unlink()
+    admin_page = client_for(people["admin"]).get(reverse("models")).content.decode()
+    dispatcher_page = client_for(people["centre"]).get(reverse("models")).content.decode()
+    assert mv.file in admin_page
+    assert mv.file not in dispatcher_page and "an administrator must retrain" in dispatcher_page

@@ -18,7 +18,6 @@ import logging
 from collections import Counter
 from typing import Any
 
-from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -38,7 +37,9 @@ CV_MIN_PER_CLASS = 2
 
 
 def appeal_text(appeal: Appeal) -> str:
-    return f"{appeal.title}\n{appeal.text}".strip()
+    from civitas.understanding.textclass import join_text
+
+    return join_text(appeal.title, appeal.text)
 
 
 def confirmed_q() -> Q:
@@ -47,12 +48,11 @@ def confirmed_q() -> Q:
 
 
 def seeds(city: str) -> dict[str, list[str]]:
-    matters = list(Matter.objects.filter(catalogue=city, active=True))
+    matters = list(Matter.objects.filter(catalogue=city))
     by_code = {m.code: m for m in matters}
+    leaves = Matter.objects.filter(catalogue=city, active=True, children__isnull=True)
     out: dict[str, list[str]] = {}
-    for m in matters:
-        if m.children.exists():
-            continue
+    for m in leaves:
         texts = [m.name_zh, m.name_en, *[str(k) for k in m.keywords or []]]
         # Parents' names only beside the leaf's own: alone they would teach nothing but
         # confusion, being shared by all the leaves below them.
@@ -63,9 +63,16 @@ def seeds(city: str) -> dict[str, list[str]]:
     return out
 
 
+def confirmed(city: str) -> Any:
+    """The appeals of a city that train the classifier (matters still in the catalogue)."""
+    return Appeal.objects.filter(confirmed_q(), city=city, matter__active=True)
+
+
 def training_data(city: str) -> dict[str, Any]:
+    from civitas.understanding.textclass import join_text
+
     labelled = list(
-        Appeal.objects.filter(confirmed_q(), city=city, matter__active=True)
+        confirmed(city)
         .values_list("title", "text", "matter__code", "matter_method")
         .order_by("received_at")
     )
@@ -77,9 +84,9 @@ def training_data(city: str) -> dict[str, Any]:
     )
     corrections = Event.objects.filter(appeal__city=city, action="reclassify").count()
     return {
-        "texts": [f"{t}\n{x}".strip() for t, x, _c, _m in labelled],
+        "texts": [join_text(t, x) for t, x, _c, _m in labelled],
         "labels": [c for _t, _x, c, _m in labelled],
-        "unlabelled": [f"{t}\n{x}".strip() for t, x in unlabelled],
+        "unlabelled": [join_text(t, x) for t, x in unlabelled],
         "seeds": seeds(city),
         "methods": dict(Counter(m or "handled" for _t, _x, _c, m in labelled)),
         "corrections": corrections,
@@ -136,18 +143,16 @@ def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
         "trained_at": clock.now().isoformat(),
         "model": getattr(clf, "summary", {}),
     }
-    if activate is None:
-        current = store.active(KIND, city)
-        old = (current.scores or {}).get("macro_f1") if current else None
-        new = scores.get("macro_f1")
-        activate = old is None or new is None or new >= old - 0.02
     return store.save(
-        kind=KIND, city=city, obj=clf, summary=summary, scores=scores, by=by, activate=activate
+        kind=KIND,
+        city=city,
+        obj=clf,
+        summary=summary,
+        scores=scores,
+        by=by,
+        activate=activate,
+        metric="macro_f1",
     )
-
-
-def min_confidence() -> float:
-    return float(getattr(settings, "CIVITAS_TRIAGE_MIN_CONFIDENCE", 0.6))
 
 
 def classify_step(appeal: Appeal) -> None:

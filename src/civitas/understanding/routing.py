@@ -319,13 +319,15 @@ def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
         "trained_at": clock.now().isoformat(),
         "per_unit": dict(units.most_common(50)),
     }
-    if activate is None:
-        current = store.active(KIND, city)
-        old = (current.scores or {}).get("accuracy") if current else None
-        new = scores.get("accuracy")
-        activate = old is None or new is None or new >= old - 0.02
     return store.save(
-        kind=KIND, city=city, obj=model, summary=summary, scores=scores, by=by, activate=activate
+        kind=KIND,
+        city=city,
+        obj=model,
+        summary=summary,
+        scores=scores,
+        by=by,
+        activate=activate,
+        metric="accuracy",
     )
 
 

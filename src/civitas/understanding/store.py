@@ -13,6 +13,7 @@ Model files are pickles: only files this store wrote (same checksum as recorded)
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import tempfile
 import threading
@@ -20,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Max
 from django.utils.translation import gettext as _
 
@@ -54,9 +55,12 @@ def save(
     summary: dict[str, Any],
     scores: dict[str, Any],
     by: Any,
-    activate: bool = True,
+    activate: bool | None = True,
+    metric: str = "",
     note: str = "",
 ) -> ModelVersion:
+    """Store a trained object as the next version. ``activate=None`` activates it unless it
+    scores clearly worse on ``metric`` than the active version (by more than 0.02)."""
     import joblib
 
     folder = model_dir() / city
@@ -76,7 +80,9 @@ def save(
             )
             last = ModelVersion.objects.filter(kind=kind, city=city).aggregate(v=Max("version"))
             number = (last["v"] or 0) + 1
-            target = folder / f"{kind}-v{number}.joblib"
+            # The checksum in the name: two trainings racing for the same number never write
+            # over each other's file (the loser's row fails the unique constraint).
+            target = folder / f"{kind}-v{number}-{digest[:12]}.joblib"
             os.replace(tmp, target)
             mv = ModelVersion.objects.create(
                 kind=kind,
@@ -98,11 +104,20 @@ def save(
                 object_id=mv.label,
                 after={"sha256": digest, "summary": _brief(summary), "scores": _brief(scores)},
             )
+            if activate is None:
+                activate = not _clearly_worse(kind, city, metric, scores.get(metric))
             if activate:
                 _activate(mv, by)
         return mv
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _clearly_worse(kind: str, city: str, metric: str, new: Any) -> bool:
+    """Does the new score fall more than 0.02 below the active version's on ``metric``?"""
+    current = active(kind, city)
+    old = (current.scores or {}).get(metric) if current is not None and metric else None
+    return old is not None and new is not None and new < old - 0.02
 
 
 def _brief(d: dict[str, Any]) -> dict[str, Any]:
@@ -142,23 +157,32 @@ def activate(*, kind: str, city: str, version: int, by: Any) -> ModelVersion:
                 % {"kind": kind, "version": version, "city": city}
             )
         check(found)
-        _activate(found, by)
+        try:
+            with transaction.atomic():
+                _activate(found, by)
+        except IntegrityError:
+            raise Conflict(
+                _("another version was activated at the same moment; look again and retry")
+            ) from None
     return found
 
 
 def rollback(*, kind: str, city: str, by: Any) -> ModelVersion:
     """Activate the newest version older than the active one."""
-    current = ModelVersion.objects.filter(kind=kind, city=city, active=True).first()
-    older = ModelVersion.objects.filter(kind=kind, city=city)
-    if current is not None:
-        older = older.filter(version__lt=current.version)
-    target = older.order_by("-version").first()
-    if target is None:
-        raise Conflict(
-            _("there is no earlier %(kind)s model for %(city)s to roll back to")
-            % {"kind": kind, "city": city}
+    with transaction.atomic():
+        versions = list(
+            ModelVersion.objects.select_for_update()
+            .filter(kind=kind, city=city)
+            .order_by("-version")
         )
-    return activate(kind=kind, city=city, version=target.version, by=by)
+        current = next((v for v in versions if v.active), None)
+        target = next((v for v in versions if current and v.version < current.version), None)
+        if target is None:
+            raise Conflict(
+                _("there is no earlier %(kind)s model for %(city)s to roll back to")
+                % {"kind": kind, "city": city}
+            )
+        return activate(kind=kind, city=city, version=target.version, by=by)
 
 
 def check(mv: ModelVersion) -> Path:
@@ -200,8 +224,14 @@ def load(kind: str, city: str) -> tuple[ModelVersion, Any] | None:
     import joblib
 
     path = check(mv)
+    data = path.read_bytes()  # hashed and loaded from the same bytes
+    if hashlib.sha256(data).hexdigest() != mv.sha256:
+        raise ModelUnavailable(
+            _("model file %(path)s of %(label)s changed while it was read; retry")
+            % {"path": path, "label": mv.label}
+        )
     try:
-        obj = joblib.load(path)
+        obj = joblib.load(io.BytesIO(data))
     except Exception as exc:  # any unpickling failure means the same to the caller
         raise ModelUnavailable(
             _("model file %(path)s of %(label)s cannot be read (%(error)s); retrain or roll back")

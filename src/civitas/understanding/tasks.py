@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 def due(city: str) -> bool:
     """Enough confirmed appeals, and more of them (or more corrections) than the active
     model learned from."""
-    confirmed = Appeal.objects.filter(classifier.confirmed_q(), city=city).count()
+    confirmed = classifier.confirmed(city).count()
     if confirmed < int(getattr(settings, "CIVITAS_RETRAIN_MIN_CONFIRMED", 30)):
         return False
     current = store.active(classifier.KIND, city)

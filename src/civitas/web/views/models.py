@@ -39,19 +39,25 @@ def models_page(request: HttpRequest) -> HttpResponse:
                 "kind_label": ModelKind(kind).label,
                 "versions": versions,
                 "may_manage": selectors.may_manage(request.user, city),
-                "problem": _file_problem(versions),
+                "problem": _file_problem(versions, selectors.may_manage(request.user, city)),
             }
         )
     return render(request, "web/models.html", {"groups": groups, "kinds": ModelKind.choices})
 
 
-def _file_problem(versions: list[Any]) -> str:
+def _file_problem(versions: list[Any], manager: bool) -> str:
+    """What is wrong with the active version's file; where it lies only for managers."""
     for mv in versions:
         if mv.active:
             try:
                 store.check(mv)
             except store.ModelUnavailable as exc:
-                return str(exc)
+                if manager:
+                    return str(exc)
+                return _(
+                    "The file of %(label)s cannot be used; an administrator must retrain "
+                    "or roll back"
+                ) % {"label": mv.label}
     return ""
 
 
@@ -82,7 +88,8 @@ def models_act(request: HttpRequest) -> HttpResponse:
             mv = store.rollback(kind=kind, city=city, by=request.user)
             messages.success(request, _("%(label)s is active again.") % {"label": mv.label})
         elif action == "activate":
-            version = int(request.POST.get("version", "0") or 0)
+            raw = request.POST.get("version", "")
+            version = int(raw) if raw.isdigit() else 0  # 0: "no such version", said below
             mv = store.activate(kind=kind, city=city, version=version, by=request.user)
             messages.success(request, _("%(label)s is now active.") % {"label": mv.label})
         else:

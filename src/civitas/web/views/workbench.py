@@ -400,6 +400,7 @@ def _machine(appeal: Appeal, events: list[Any]) -> dict[str, Any]:
     }
     return {
         "matter_method": MATTER_METHODS.get(appeal.matter_method, appeal.matter_method),
+        "by_machine": appeal.matter_method in ("model", "keywords"),
         "route_method": ROUTE_METHODS.get(appeal.route_method, appeal.route_method),
         "alternatives": [(found[c], p) for c, p in alternatives if c in found],
     }
