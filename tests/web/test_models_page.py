@@ -87,9 +87,7 @@ def test_a_bad_version_is_a_message_not_a_crash(people: dict[str, User]) -> None
     assert "no classifier model version 0" in r.content.decode()
 
 
-def test_only_managers_see_where_a_broken_file_lies(
-    people: dict[str, User], settings: Any
-) -> None:
+def test_only_managers_see_where_a_broken_file_lies(people: dict[str, User], settings: Any) -> None:
     mv = ModelVersion.objects.get(active=True)
     (settings.CIVITAS_MODEL_DIR / mv.file).unlink()
     admin_page = client_for(people["admin"]).get(reverse("models")).content.decode()
