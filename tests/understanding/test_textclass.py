@@ -192,6 +192,16 @@ def test_unlabelled_texts_widen_the_vocabulary_and_may_self_train() -> None:
     assert right / len(truth) >= 0.9
 
 
+def test_long_texts_are_cut_to_max_chars() -> None:
+    texts, labels = generated(ZH, ZH_FILLER, 8, seed=14)
+    model = TextClassifier(max_chars=40).fit(texts, labels)
+    head = "某小区居民反映问题" * 5
+    long = head + "学校老师收补课费，学生学位紧张"
+    np.testing.assert_array_equal(model.predict_proba([long]), model.predict_proba([head[:40]]))
+    uncut = TextClassifier(max_chars=None).fit(texts, labels)
+    assert uncut.predict([long]) == ["教育"]
+
+
 def test_summary_records_what_the_model_learned_from() -> None:
     texts, labels = generated(EN, EN_FILLER, 4, seed=12, sep=" ")
     model = TextClassifier(C=0.5).fit(texts, labels, unlabelled=["a pothole"], seeds={})

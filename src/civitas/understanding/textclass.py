@@ -8,9 +8,11 @@ jieba loads its dictionary (shipped inside its package) on the first tokenisatio
 The text of an appeal is its title and detail joined by a newline (``join_text``); the first
 line is read as the title. Features: TF-IDF character n-grams and jieba words, each over the
 title alone and over the whole text, after removing digits and anonymised place codes such as
-``A3区``. The model is a linear SVM with balanced class weights; confidences come from
-sigmoid calibration over cross-validation folds (``CalibratedClassifierCV``), or from a
-softmax of the SVM margins when some class has fewer than two examples.
+``A3区``; texts are cut at ``max_chars`` (1,000: cutting lost nothing in cross-validation
+and bounds the time of one prediction). The model is a linear SVM with balanced class
+weights; confidences come from sigmoid calibration over cross-validation folds
+(``CalibratedClassifierCV``), or from a softmax of the SVM margins when some class has fewer
+than two examples, and a single class is predicted with certainty.
 
 ``seeds`` (catalogue names and keywords per label) become extra training texts of low
 weight. ``unlabelled`` texts always widen the vocabulary and the document frequencies; with
