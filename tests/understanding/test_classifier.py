@@ -135,7 +135,7 @@ def test_a_dispatchers_correction_is_learned_at_the_next_training(
     _confirmed(two_matters)
     first = classifier.train(city="T", by="test")
     settings.CIVITAS_TRIAGE_MIN_CONFIDENCE = 0.999
-    held = submit(two_matters, text="Hydrant leaking in the courtyard, water everywhere").appeal
+    held = submit(two_matters, text="Hydrant leaking in the courtyard, everything is wet").appeal
     with transaction.atomic():
         services.reclassify(
             actor=two_matters["dispatcher"], appeal=held, matter=two_matters["water"]
@@ -162,3 +162,16 @@ def test_the_catalogue_seeds_a_model_with_no_confirmed_appeals(two_matters: dict
     appeal = submit(two_matters, text="供水 停水").appeal
     assert appeal.matter_method == "model"
     assert appeal.matter == Matter.objects.get(code="T-M1-1-2")
+
+
+def test_sure_keywords_stand_when_the_model_is_unsure(
+    two_matters: dict[str, Any], settings: Any
+) -> None:
+    _confirmed(two_matters)
+    mv = classifier.train(city="T", by="test")
+    settings.CIVITAS_TRIAGE_MIN_CONFIDENCE = 0.999
+    appeal = submit(two_matters, text="Our lift has a strange noise").appeal
+    assert (appeal.matter, appeal.matter_method) == (two_matters["leaf"], "keywords")
+    assert appeal.status == Status.DISPATCHED
+    received = appeal.events.get(action="received")
+    assert received.data["model"] == mv.label and received.data["model_said"][1] < 0.999

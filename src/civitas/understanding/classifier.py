@@ -18,6 +18,7 @@ import logging
 from collections import Counter
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
@@ -155,8 +156,16 @@ def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
     )
 
 
+def min_confidence() -> float:
+    return float(getattr(settings, "CIVITAS_TRIAGE_MIN_CONFIDENCE", 0.6))
+
+
 def classify_step(appeal: Appeal) -> None:
-    """Triage step: the active model's matter with its confidence, else the keyword rules."""
+    """Triage step: the active model's matter with its confidence, else the keyword rules.
+
+    When the model is unsure (below ``CIVITAS_TRIAGE_MIN_CONFIDENCE``) and the keyword rules
+    are sure of a matter, the rules' answer stands: a young model learned mostly from the
+    catalogue should not send to a person what the keywords settle."""
     if appeal.matter_id and appeal.matter_method in CONFIRMED_METHODS:
         return
     try:
@@ -180,11 +189,17 @@ def classify_step(appeal: Appeal) -> None:
         triage.keyword_classifier(appeal)
         return
     code, p = usable[0]
+    notes = {"model": mv.label, "alternatives": [[c, round(float(q), 3)] for c, q in usable[1:]]}
+    if p < min_confidence():
+        triage.keyword_classifier(appeal)
+        if (
+            appeal.matter_method == "keywords"
+            and (appeal.matter_confidence or 0) >= min_confidence()
+        ):
+            appeal.triage_notes = {**notes, "model_said": [code, round(float(p), 3)]}  # type: ignore[attr-defined]
+            return
     appeal.matter = leaves[code]
     appeal.matter_confidence = round(float(p), 3)
     appeal.matter_method = "model"
     appeal.matter_model = mv.label
-    appeal.triage_notes = {  # type: ignore[attr-defined]
-        "model": mv.label,
-        "alternatives": [[c, round(float(q), 3)] for c, q in usable[1:]],
-    }
+    appeal.triage_notes = notes  # type: ignore[attr-defined]
