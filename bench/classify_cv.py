@@ -79,7 +79,9 @@ def baseline(texts: list[str], labels: list[str], random_state: int) -> dict[str
     predicted = [""] * len(texts)
     per_fold = []
     for train, test in folds.split(texts, labels):
-        model = make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 2)), LinearSVC())
+        model = make_pipeline(
+            TfidfVectorizer(analyzer="char", ngram_range=(1, 2)), LinearSVC(random_state=0)
+        )
         model.fit([texts[i] for i in train], [labels[i] for i in train])
         pred = list(model.predict([texts[i] for i in test]))
         for i, lab in zip(test, pred, strict=True):

@@ -69,7 +69,16 @@ def test_trains_predicts_and_prints_the_scores_as_json(
     test_rows = messages(5, seed=2)
     test = write(tmp_path / "test.csv", test_rows, ["title", "detail", "label_l1"])
     result = run("--train", str(train), "--test", str(test))
-    assert set(result) == {"n_train", "n_test", "n_unlabelled", "accuracy", "macro_f1", "per_class"}
+    assert set(result) == {
+        "n_train",
+        "n_test",
+        "n_unlabelled",
+        "accuracy",
+        "macro_f1",
+        "per_class",
+        "baseline",
+    }
+    assert set(result["baseline"]) == {"accuracy", "macro_f1"}
     assert (result["n_train"], result["n_test"], result["n_unlabelled"]) == (30, 15, 0)
     assert result["accuracy"] >= 0.9 and result["macro_f1"] >= 0.9
     assert set(result["per_class"]) == set(WORDS)

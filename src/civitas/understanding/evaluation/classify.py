@@ -3,8 +3,10 @@
 CSV files in the format of the Changsha messages (``title``, ``detail``, ``label_l1``; other
 columns may be absent; unlabelled files need no ``label_l1``). Trains a ``TextClassifier``
 on the training file (the unlabelled files widen its vocabulary), predicts ``label_l1`` for
-every test row and scores the predictions. Unlabelled rows whose text equals a test text are
-dropped first, so no test message reaches training by that door."""
+every test row and scores the predictions; beside them, under ``baseline``, the accuracy and
+macro-F1 of character 1–2-gram TF-IDF with a linear SVM trained on the same file.
+Unlabelled rows whose text equals a test text are dropped first, so no test message reaches
+training by that door."""
 
 from __future__ import annotations
 
@@ -42,13 +44,30 @@ def run(train: str, test: str, unlabelled: Sequence[str] = ()) -> dict[str, Any]
     _progress(f"trained ({model.summary['calibration']}); predicting")
     predicted = model.predict(test_texts)
     scores = score(test_labels, predicted)
+    base = score(test_labels, baseline(train_texts, train_labels, test_texts))
     _progress(f"done in {time.perf_counter() - started:.1f} s")
     return {
         "n_train": len(train_texts),
         "n_test": len(test_texts),
         "n_unlabelled": len(extra),
         **scores,
+        "baseline": {"accuracy": base["accuracy"], "macro_f1": base["macro_f1"]},
     }
+
+
+def baseline(train_texts: list[str], train_labels: list[str], test_texts: list[str]) -> list[str]:
+    """The issue's baseline for comparison: character 1–2-gram TF-IDF and a linear SVM."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.svm import LinearSVC
+
+    if len(set(train_labels)) < 2:
+        return [train_labels[0]] * len(test_texts)
+    model = make_pipeline(
+        TfidfVectorizer(analyzer="char", ngram_range=(1, 2)), LinearSVC(random_state=0)
+    )
+    model.fit(train_texts, train_labels)
+    return [str(p) for p in model.predict(test_texts)]
 
 
 def read_labelled(path: str | Path) -> tuple[list[str], list[str]]:
