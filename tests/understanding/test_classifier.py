@@ -175,3 +175,20 @@ def test_sure_keywords_stand_when_the_model_is_unsure(
     assert appeal.status == Status.DISPATCHED
     received = appeal.events.get(action="received")
     assert received.data["model"] == mv.label and received.data["model_said"][1] < 0.999
+
+
+def test_a_matter_nobody_confirmed_yet_can_still_be_predicted(
+    two_matters: dict[str, Any], settings: Any
+) -> None:
+    settings.CIVITAS_TRIAGE_MIN_CONFIDENCE = 0.0  # the model's answer stands, sure or not
+    for i in range(6):
+        submit(
+            two_matters,
+            text=LIFT[i % len(LIFT)].format(n=i + 1),
+            matter_code="T-M1-1-1",
+            channel=Channel.HOTLINE,
+        )
+    mv = classifier.train(city="T", by="test")
+    assert mv.summary["n_classes"] == 1  # confirmed labels: only the lift
+    appeal = submit(two_matters, text="供水管道坏了，供水中断").appeal
+    assert (appeal.matter, appeal.matter_method) == (two_matters["water"], "model")

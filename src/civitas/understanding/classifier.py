@@ -37,10 +37,17 @@ MAX_UNLABELLED = 5000
 CV_MIN_PER_CLASS = 2
 
 
-def appeal_text(appeal: Appeal) -> str:
+def text_of(title: str, text: str) -> str:
+    """The classifier's input, the same in training and prediction. An appeal without a
+    title lends its text's first line to the title block (most appeals have none; the
+    catalogue's seed texts are titles alone)."""
     from civitas.understanding.textclass import join_text
 
-    return join_text(appeal.title, appeal.text)
+    return join_text(title.strip() or text.strip().split("\n", 1)[0][:200], text)
+
+
+def appeal_text(appeal: Appeal) -> str:
+    return text_of(appeal.title, appeal.text)
 
 
 def confirmed_q() -> Q:
@@ -70,8 +77,6 @@ def confirmed(city: str) -> Any:
 
 
 def training_data(city: str) -> dict[str, Any]:
-    from civitas.understanding.textclass import join_text
-
     labelled = list(
         confirmed(city)
         .values_list("title", "text", "matter__code", "matter_method")
@@ -85,9 +90,9 @@ def training_data(city: str) -> dict[str, Any]:
     )
     corrections = Event.objects.filter(appeal__city=city, action="reclassify").count()
     return {
-        "texts": [join_text(t, x) for t, x, _c, _m in labelled],
+        "texts": [text_of(t, x) for t, x, _c, _m in labelled],
         "labels": [c for _t, _x, c, _m in labelled],
-        "unlabelled": [join_text(t, x) for t, x in unlabelled],
+        "unlabelled": [text_of(t, x) for t, x in unlabelled],
         "seeds": seeds(city),
         "methods": dict(Counter(m or "handled" for _t, _x, _c, m in labelled)),
         "corrections": corrections,
@@ -109,7 +114,9 @@ def train(*, city: str, by: Any, activate: bool | None = None) -> ModelVersion:
             % {"city": city}
         )
     if data["texts"]:
-        clf = textclass.TextClassifier().fit(
+        # Every leaf of the catalogue is a class, also one nobody has confirmed yet: its
+        # names and keywords are its only examples until appeals arrive.
+        clf = textclass.TextClassifier(seed_only_classes=True).fit(
             data["texts"], data["labels"], unlabelled=data["unlabelled"], seeds=data["seeds"]
         )
     else:  # a new city: the catalogue's names and keywords are all there is to learn from
