@@ -185,8 +185,8 @@ def test_errors_name_the_file_row_and_field(tmp_path: Path) -> None:
     with pytest.raises(CommandError, match=r"cols\.csv: missing column\(s\) CLOSED_DT"):
         run_command(good, no_closed)
     bad_date = Rows().places(0, 2)
-    bad_date.rows[1]["OPEN_DT"] = "2015-01-05 10:00"
-    with pytest.raises(CommandError, match=r"dates\.csv, row 2: OPEN_DT '2015-01-05 10:00'"):
+    bad_date.rows[1]["OPEN_DT"] = "5th of January"
+    with pytest.raises(CommandError, match=r"dates\.csv, row 2: OPEN_DT '5th of January'"):
         run_command(good, bad_date.write(tmp_path / "dates.csv"))
     bad_point = Rows().places(0, 2)
     bad_point.rows[0]["LATITUDE"] = "north"

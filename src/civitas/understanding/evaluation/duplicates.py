@@ -31,10 +31,9 @@ from __future__ import annotations
 
 import math
 import re
-import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
@@ -56,7 +55,14 @@ from civitas.understanding.duplicates import (
     feature_matrix,
     normal_address,
 )
-from civitas.understanding.evaluation import InputError, read_rows
+from civitas.understanding.evaluation import (
+    BOSTON_DATE_FORMAT,
+    BOSTON_NO_LOCATION,
+    InputError,
+    boston_date,
+    progress,
+    read_rows,
+)
 
 REQUIRED = (
     "CASE_ENQUIRY_ID",
@@ -67,8 +73,8 @@ REQUIRED = (
     "LATITUDE",
     "LONGITUDE",
 )
-DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
-NO_LOCATION = (42.3594, -71.0587)
+DATE_FORMAT = BOSTON_DATE_FORMAT
+NO_LOCATION = BOSTON_NO_LOCATION
 BASELINE_WINDOW = timedelta(hours=72)
 MIL_ROUNDS = 3
 
@@ -91,25 +97,6 @@ class Record:
     label: bool
     test: bool
     pairs: list[Pair] = field(default_factory=list)
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _date(value: str, path: str, row: int, column: str, required: bool) -> datetime | None:
-    value = value.strip()
-    if not value:
-        if required:
-            raise InputError(f"{path}, row {row}: {column} is empty; every record needs one")
-        return None
-    try:
-        return datetime.strptime(value, DATE_FORMAT)
-    except ValueError:
-        raise InputError(
-            f"{path}, row {row}: {column} {value!r} is not a date like "
-            f"'01/31/2015 02:05:09 PM' (month/day/year, 12-hour clock)"
-        ) from None
 
 
 def _number(value: str, path: str, row: int, column: str) -> float | None:
@@ -149,12 +136,12 @@ def read(path: str, test: bool) -> list[Record]:
             key=row["CASE_ENQUIRY_ID"].strip() or f"{path}:{i}",
             matter=matter,
             parent=(row.get("REASON") or "").strip(),
-            received=_date(row["OPEN_DT"], path, i, "OPEN_DT", True),  # type: ignore[arg-type]
+            received=boston_date(row["OPEN_DT"], path, i, "OPEN_DT", required=True),  # type: ignore[arg-type]
             lat=lat,
             lon=lon,
             address=normal_address(row.get("Location") or ""),
             area=_area(row),
-            closed=_date(row["CLOSED_DT"], path, i, "CLOSED_DT", False),
+            closed=boston_date(row["CLOSED_DT"], path, i, "CLOSED_DT"),
         )
         out.append(Record(case, is_duplicate(row["CLOSURE_REASON"]), test))
     if not out:
@@ -187,7 +174,7 @@ def replay(records: list[Record], rates: MatterRates) -> None:
             r.pairs = [compare(r.case, c, None, k, rate) for c in found]
         index.add(r.case)
         if n % step == 0:
-            _progress(f"duplicates: replayed {n:,} of {len(records):,} records")
+            progress(f"duplicates: replayed {n:,} of {len(records):,} records")
 
 
 @dataclass
@@ -324,11 +311,11 @@ def evaluate(table: Table, scores: np.ndarray, threshold: float) -> dict[str, fl
 
 
 def run(train: str, test: str) -> dict[str, Any]:
-    _progress(f"duplicates: reading {train} and {test}")
+    progress(f"duplicates: reading {train} and {test}")
     train_records = read(train, test=False)
     test_records = read(test, test=True)
     replay(train_records + test_records, matter_rates(train_records))
-    _progress("duplicates: fitting the scores on the training records")
+    progress("duplicates: fitting the scores on the training records")
     fit_on, score_on = Table.of(train_records), Table.of(test_records)
     logistic = fit_logistic(fit_on)
     rule = fit_rule(fit_on)

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
@@ -45,12 +44,19 @@ import shapely
 from shapely.geometry import shape
 
 from civitas.geo.locate import BoundaryIndex, Place
-from civitas.understanding.evaluation import InputError, read_rows
+from civitas.understanding.evaluation import (
+    BOSTON_DATE_FORMAT,
+    BOSTON_NO_LOCATION,
+    InputError,
+    boston_date,
+    progress,
+    read_rows,
+)
 from civitas.understanding.history import Example, HistoryLearner
 
 REQUIRED = ("OPEN_DT", "TYPE", "QUEUE", "Department")
-DATE_FORMAT = "%m/%d/%Y %I:%M:%S %p"
-NO_LOCATION = (42.3594, -71.0587)
+DATE_FORMAT = BOSTON_DATE_FORMAT
+NO_LOCATION = BOSTON_NO_LOCATION
 LEVELS = (
     "type×source×pwd×precinct",
     "type×source×pwd",
@@ -95,26 +101,6 @@ class Row:
             (self.reason,) if self.reason else None,
             (self.subject,) if self.subject else None,
         ]
-
-
-def _progress(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def _date(value: str, path: str, row: int) -> datetime | None:
-    value = value.strip()
-    if not value:
-        return None
-    try:
-        return datetime.strptime(value, DATE_FORMAT)
-    except ValueError:
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise InputError(
-                f"{path}, row {row}: OPEN_DT {value!r} is not a date like "
-                f"'01/31/2015 02:05:09 PM' (month/day/year, 12-hour clock) or ISO 8601"
-            ) from None
 
 
 def _coordinate(value: str | None, limit: float) -> float | None:
@@ -162,7 +148,7 @@ def read(path: str) -> list[Row]:
                 area=record_area(r.get("precinct") or "", r.get("ward") or ""),
                 reason=(r.get("REASON") or "").strip(),
                 subject=(r.get("SUBJECT") or "").strip(),
-                when=_date(r["OPEN_DT"], path, i),
+                when=boston_date(r["OPEN_DT"], path, i, "OPEN_DT"),
                 queue=r["QUEUE"].strip(),
                 department=r["Department"].strip(),
                 lat=lat,
@@ -170,7 +156,7 @@ def read(path: str) -> list[Row]:
             )
         )
         if len(rows) % 50_000 == 0:
-            _progress(f"{path}: {len(rows):,} rows read")
+            progress(f"{path}: {len(rows):,} rows read")
     if not rows:
         raise InputError(f"{path}: no rows after the header")
     return rows
@@ -304,18 +290,18 @@ def calibration_error(pairs: Sequence[tuple[float, bool]], bins: int = 10) -> fl
 def run(train: str, test: str, boundaries: str | None = None) -> dict[str, Any]:
     started = time.perf_counter()
     train_rows = read(train)
-    _progress(f"{train}: {len(train_rows):,} training rows")
+    progress(f"{train}: {len(train_rows):,} training rows")
     test_rows = read(test)
-    _progress(f"{test}: {len(test_rows):,} test rows")
+    progress(f"{test}: {len(test_rows):,} test rows")
     if boundaries:
         index = FileBoundaries(boundaries)
         placed = locate(train_rows, index) + locate(test_rows, index)
-        _progress(f"{boundaries}: {placed:,} points placed in a precinct or ward")
+        progress(f"{boundaries}: {placed:,} points placed in a precinct or ward")
     queue_model = learner(train_rows, "queue")
     department_model = learner(train_rows, "department")
     queue_base = Baseline(train_rows, "queue")
     department_base = Baseline(train_rows, "department")
-    _progress(f"learned: {queue_model.summary()}")
+    progress(f"learned: {queue_model.summary()}")
 
     right_q = right_d = base_q = base_d = 0
     pairs: list[tuple[float, bool]] = []
