@@ -65,6 +65,28 @@ def _unit_for(rule: ResponsibilityRule, appeal: Appeal) -> Unit | None:
     )
 
 
+def applicable(
+    rules: list[ResponsibilityRule], case_rank: int, case_path: str
+) -> list[ResponsibilityRule]:
+    """The entries that may apply to a case at this place, the most specific first: the
+    deepest matter, then an entry restricted to a jurisdiction containing the case, then the
+    lowest level the case reaches."""
+    usable = [
+        r
+        for r in rules
+        if r.level.rank <= case_rank
+        and (r.jurisdiction is None or case_path.startswith(r.jurisdiction.path))
+    ]
+    return sorted(
+        usable,
+        key=lambda r: (
+            -r.matter.depth,
+            -(r.jurisdiction.depth if r.jurisdiction else -1),
+            -r.level.rank,
+        ),
+    )
+
+
 def route(appeal: Appeal) -> Decision:
     if appeal.matter_id is None:
         return Decision(None, "no matter: the centre classifies it")
@@ -82,20 +104,7 @@ def route(appeal: Appeal) -> Decision:
         return Decision(None, "reserved to the city centre by the responsibility list")
     case_path = appeal.jurisdiction.path  # type: ignore[union-attr]
     case_rank = appeal.jurisdiction.level.rank  # type: ignore[union-attr]
-    usable = [
-        r
-        for r in rules
-        if r.level.rank <= case_rank
-        and (r.jurisdiction is None or case_path.startswith(r.jurisdiction.path))
-    ]
-    usable.sort(
-        key=lambda r: (
-            -r.matter.depth,
-            -(r.jurisdiction.depth if r.jurisdiction else -1),
-            -r.level.rank,
-        )
-    )
-    for rule in usable:
+    for rule in applicable(rules, case_rank, case_path):
         unit = _unit_for(rule, appeal)
         if unit is not None:
             return Decision(

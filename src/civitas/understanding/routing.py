@@ -229,20 +229,7 @@ class ListView:
         if known is None:
             return None, None
         _level, case_rank, case_path = known
-        usable = [
-            r
-            for r in rules
-            if r.level.rank <= case_rank
-            and (r.jurisdiction is None or case_path.startswith(r.jurisdiction.path))
-        ]
-        usable.sort(
-            key=lambda r: (
-                -r.matter.depth,
-                -(r.jurisdiction.depth if r.jurisdiction else -1),
-                -r.level.rank,
-            )
-        )
-        for rule in usable:
+        for rule in list_routing.applicable(rules, case_rank, case_path):
             if rule.unit is not None:
                 if rule.unit.active:
                     return rule.unit.code, rule.pk
