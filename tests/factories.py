@@ -167,6 +167,36 @@ def small_city() -> dict[str, Any]:
     return made
 
 
+def water_matter(
+    city: dict[str, Any], *, keywords: tuple[str, ...] = ("water", "供水"), listed: bool = False
+) -> Matter:
+    """A second leaf beside the small city's lift matter (same parent), optionally with a
+    district entry in the responsibility list like the lift's."""
+    with transaction.atomic():
+        water = matter_services.save_matter(
+            actor="test",
+            catalogue="T",
+            code="T-M1-1-2",
+            name_en="Water supply",
+            name_zh="供水",
+            parent=city["leaf"].parent,
+            keywords=list(keywords),
+            deadlines={"normal": {"respond": "24h", "resolve": "15wd"}},
+            responsible={"district": "housing"},
+        )
+        if listed:
+            org_services.save_responsibility(
+                actor="test",
+                reason="setup",
+                matter=water,
+                level=city["levels"]["district"],
+                city="T",
+                unit_type="housing",
+            )
+    city["water"] = water
+    return water
+
+
 def member(username: str, role: str, unit: Unit | None = None, **extra: Any) -> User:
     user = UserFactory(username=username, **extra)
     with transaction.atomic():
@@ -182,4 +212,4 @@ def matter(code: str) -> Matter:
     return Matter.objects.get(code=code)
 
 
-__all__ = ["Role", "UnitKind", "member", "small_city", "square"]
+__all__ = ["Role", "UnitKind", "member", "small_city", "square", "water_matter"]

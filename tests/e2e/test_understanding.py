@@ -13,12 +13,9 @@ import re
 from typing import Any
 
 import pytest
-from django.db import transaction
 
 from civitas.appeals.models import Appeal, Channel, Status
 from civitas.kit import tasks as kit_tasks
-from civitas.matters import services as matter_services
-from civitas.org import services as org_services
 from civitas.org.models import Role
 from civitas.understanding import classifier, store
 from civitas.understanding.models import ModelVersion
@@ -38,25 +35,7 @@ def learned_city(path_city: dict[str, Any], settings: Any, tmp_path: Any) -> dic
     settings.CIVITAS_MODEL_DIR = tmp_path / "models"
     store.forget()
     city = path_city
-    with transaction.atomic():
-        city["water"] = matter_services.save_matter(
-            actor="test",
-            catalogue="T",
-            code="T-M1-1-2",
-            name_en="Water supply",
-            name_zh="供水",
-            parent=city["leaf"].parent,
-            keywords=["water", "供水"],
-            responsible={"district": "housing"},
-        )
-        org_services.save_responsibility(
-            actor="test",
-            reason="setup",
-            matter=city["water"],
-            level=city["levels"]["district"],
-            city="T",
-            unit_type="housing",
-        )
+    factories.water_matter(city, listed=True)
     city["operator"] = factories.member("operator", Role.HOTLINE_OPERATOR, city["centre"])
     city["admin"] = factories.member("admin", Role.ADMINISTRATOR, city["centre"])
     for n in range(1, 9):

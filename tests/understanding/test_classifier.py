@@ -12,10 +12,9 @@ from django.db import transaction
 
 from civitas.appeals import services
 from civitas.appeals.models import Channel, Status
-from civitas.matters import services as matter_services
 from civitas.matters.models import Matter
-from civitas.org import services as org_services
 from civitas.understanding import classifier, store, tasks
+from tests import factories
 from tests.appeals.conftest import fresh, submit
 
 pytestmark = pytest.mark.django_db
@@ -36,26 +35,7 @@ WATER = [
 
 @pytest.fixture
 def two_matters(case_city: dict[str, Any]) -> dict[str, Any]:
-    with transaction.atomic():
-        case_city["water"] = matter_services.save_matter(
-            actor="test",
-            catalogue="T",
-            code="T-M1-1-2",
-            name_en="Water supply",
-            name_zh="供水",
-            parent=case_city["leaf"].parent,
-            keywords=["water", "供水"],
-            deadlines={"normal": {"respond": "24h", "resolve": "15wd"}},
-            responsible={"district": "housing"},
-        )
-        org_services.save_responsibility(
-            actor="test",
-            reason="setup",
-            matter=case_city["water"],
-            level=case_city["levels"]["district"],
-            city="T",
-            unit_type="housing",
-        )
+    factories.water_matter(case_city, listed=True)
     return case_city
 
 

@@ -28,6 +28,7 @@ from civitas.understanding.duplicates import (
     reason,
     score,
 )
+from tests import factories
 from tests.appeals.conftest import case_city, fresh, submit  # noqa: F401  (fixture)
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -215,15 +216,7 @@ def steps(settings: Any, case_city: dict[str, Any]) -> dict[str, Any]:  # noqa: 
     settings.CIVITAS_TRIAGE_STEPS = STEPS
     dup.forget()
     with transaction.atomic():
-        case_city["water"] = matter_services.save_matter(
-            actor="test",
-            catalogue="T",
-            code="T-M1-1-2",
-            name_en="Water supply",
-            name_zh="供水",
-            parent=case_city["leaf"].parent,
-            keywords=["water"],
-        )
+        factories.water_matter(case_city, keywords=("water",))
         roads = matter_services.save_matter(
             actor="test", catalogue="T", code="T-M2", name_en="Roads", name_zh="道路"
         )

@@ -197,7 +197,7 @@ def test_boundaries_place_points_whose_records_lack_a_precinct(tmp_path: Path) -
     The records carry no precinct: only the points tell them apart."""
     train = []
     for _ in range(20):
-        train.append(
+        train += [
             row(
                 "Sign Repair",
                 "BTDT_Sign Shop",
@@ -205,16 +205,8 @@ def test_boundaries_place_points_whose_records_lack_a_precinct(tmp_path: Path) -
                 lat=point("0101")[0],
                 lon=point("0101")[1],
             )
-        )
-        train.append(
-            row(
-                "Sign Repair",
-                "BTDT_Sign Shop",
-                district="03",
-                lat=point("0101")[0],
-                lon=point("0101")[1],
-            )
-        )
+            for _ in range(2)
+        ]
         train.append(
             row(
                 "Sign Repair",
