@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "civitas.dispatch",
     "civitas.understanding",
     "civitas.assessment",
+    "civitas.open311",
     "civitas.citypacks",
     "civitas.web",
 ]
@@ -244,4 +245,19 @@ EMAIL_HOST_PASSWORD = os.environ.get("CIVITAS_EMAIL_PASSWORD", "")
 EMAIL_USE_TLS = _config.truthy(os.environ.get("CIVITAS_EMAIL_TLS"))
 EMAIL_TIMEOUT = 10
 DEFAULT_FROM_EMAIL = os.environ.get("CIVITAS_EMAIL_FROM", "civitas@localhost")
+# Open311 GeoReport v2 (/open311/v2/). Descriptions and staff notes appear in public answers
+# only when CIVITAS_OPEN311_PUBLIC_TEXT is on, and then without contact details; with
+# CIVITAS_OPEN311_DEFER on, POST requests answers a token and background work creates the
+# appeal. Rate limits: POSTs per API key, GETs per client address ("N/s|m|h").
+CIVITAS_OPEN311_PUBLIC_TEXT = _config.truthy(os.environ.get("CIVITAS_OPEN311_PUBLIC_TEXT"))
+CIVITAS_OPEN311_DEFER = _config.truthy(os.environ.get("CIVITAS_OPEN311_DEFER"))
+CIVITAS_OPEN311_POST_RATE = os.environ.get("CIVITAS_OPEN311_POST_RATE", "60/m")
+CIVITAS_OPEN311_GET_RATE = os.environ.get("CIVITAS_OPEN311_GET_RATE", "600/m")
+CIVITAS_OPEN311_CONTACT = os.environ.get(
+    "CIVITAS_OPEN311_CONTACT", "The city's service centre (12345) / 12345 市民服务热线"
+)
+CIVITAS_OPEN311_KEY_SERVICE = os.environ.get(
+    "CIVITAS_OPEN311_KEY_SERVICE", "Ask the city's administrators for an API key with the appeals:submit scope."
+)
+RATELIMIT_VIEW = "civitas.open311.views.rate_limited"
 # -- end of background work settings ----------------------------------------------------------

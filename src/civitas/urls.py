@@ -6,6 +6,7 @@ from civitas.api import api
 
 urlpatterns = [
     path("api/", api.urls),
+    path("open311/v2/", include("civitas.open311.urls")),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),

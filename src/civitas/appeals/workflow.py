@@ -232,9 +232,9 @@ def transition(
         reason=note[:500],
     )
     appeal.__dict__.update(locked.__dict__)
-    from civitas.appeals import followers
+    from civitas.appeals import followers, signals
 
-    followers.case_moved(
-        locked, action=action, public=move.public if public is None else public, note=note
-    )
+    shown = move.public if public is None else public
+    followers.case_moved(locked, action=action, public=shown, note=note)
+    signals.case_moved.send(Appeal, appeal=locked, action=action, public=shown, note=note)
     return locked
