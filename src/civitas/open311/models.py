@@ -63,7 +63,10 @@ class ServiceAttribute(models.Model):
     """One question of a service definition (GeoReport v2 ``attribute``)."""
 
     matter = models.ForeignKey(
-        Matter, on_delete=models.CASCADE, related_name="open311_attributes", verbose_name=_("matter")
+        Matter,
+        on_delete=models.CASCADE,
+        related_name="open311_attributes",
+        verbose_name=_("matter"),
     )
     code = models.CharField(_("code"), max_length=60)
     variable = models.BooleanField(
@@ -71,9 +74,7 @@ class ServiceAttribute(models.Model):
     )
     datatype = models.CharField(_("datatype"), max_length=20, choices=Datatype.choices)
     required = models.BooleanField(_("required"), default=False)
-    datatype_description = models.CharField(
-        _("datatype description"), max_length=200, blank=True
-    )
+    datatype_description = models.CharField(_("datatype description"), max_length=200, blank=True)
     order = models.PositiveSmallIntegerField(_("order"), default=1)
     description_en = models.CharField(_("question (English)"), max_length=500)
     description_zh = models.CharField(_("question (Chinese)"), max_length=500, blank=True)
