@@ -259,5 +259,4 @@ CIVITAS_OPEN311_CONTACT = os.environ.get(
 CIVITAS_OPEN311_KEY_SERVICE = os.environ.get(
     "CIVITAS_OPEN311_KEY_SERVICE", "Ask the city's administrators for an API key with the appeals:submit scope."
 )
-RATELIMIT_VIEW = "civitas.open311.views.rate_limited"
 # -- end of background work settings ----------------------------------------------------------

@@ -34,7 +34,17 @@ from tests.appeals.conftest import fresh, submit
 
 S = Status
 ALL_PARTIES = frozenset(
-    {wf.CENTRE, wf.OPERATOR, wf.LEAD, wf.LEADER, wf.CO, wf.SUMMONED, wf.RESIDENT, wf.SYSTEM}
+    {
+        wf.CENTRE,
+        wf.OPERATOR,
+        wf.LEAD,
+        wf.LEADER,
+        wf.CO,
+        wf.SUMMONED,
+        wf.RESIDENT,
+        wf.SYSTEM,
+        wf.APP,
+    }
 )
 ZONE = ZoneInfo(settings.TIME_ZONE)
 
@@ -293,6 +303,10 @@ MOVES: dict[str, tuple[str, Perform]] = {
         "dispatcher",
         lambda c, a, actor: atomic(services.reclassify, actor=actor, appeal=a, matter=c["leaf"]),
     ),
+    "comment": (
+        "resident",
+        lambda c, a, actor: atomic(services.comment, actor=actor, appeal=a, note="It got worse"),
+    ),
 }
 
 # action -> people who must be refused (the co-handler of T-D2 exists on every case here)
@@ -329,6 +343,7 @@ WRONG: dict[str, tuple[str, ...]] = {
     "mark_duplicate": ("handler",),
     "relocate": ("handler",),
     "reclassify": ("handler",),
+    "comment": ("other_handler", "handler"),
 }
 
 

@@ -30,6 +30,7 @@ from civitas.appeals.models import (
     Event,
     IdempotencyKey,
     Kind,
+    LocateMethod,
     TicketCounter,
 )
 from civitas.geo.models import Jurisdiction
@@ -64,6 +65,8 @@ class AppealIn:
     contact: ContactIn = field(default_factory=ContactIn)
     external_id: str = ""
     received_at: datetime | None = None
+    # A place named by its code in the city's register (Open311 address_id): authoritative.
+    place_code: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,16 @@ def _check(data: AppealIn) -> tuple[Matter | None, list[dict[str, str]]]:
         bad("address", _("at most %(limit)d characters") % {"limit": 300})
     if data.contact.email and "@" not in data.contact.email:
         bad("contact.email", _("not an e-mail address"))
+    if (
+        data.place_code
+        and not Jurisdiction.objects.filter(
+            code=data.place_code, path__startswith=f"/{data.city}/"
+        ).exists()
+    ):
+        bad(
+            "address_id",
+            _("no place with code %(code)s in this city") % {"code": repr(data.place_code)},
+        )
     matter = None
     if data.matter_code:
         matter = Matter.objects.filter(
@@ -224,6 +237,10 @@ def submit(
         external_id=data.external_id,
         jurisdiction_path=f"/{data.city}/",
     )
+    if data.place_code:
+        place = Jurisdiction.objects.get(code=data.place_code)
+        appeal.jurisdiction, appeal.jurisdiction_path = place, place.path
+        appeal.locate_method, appeal.locate_confidence = LocateMethod.ADDRESS, 1.0
     triage.run(appeal)
     appeal.save()
     c = data.contact

@@ -95,11 +95,14 @@ def may_see_contact(actor: Any, appeal: Appeal) -> bool:
 def _key_parties(key: ApiKey, appeal: Appeal) -> frozenset[str]:
     """A machine client with the appeals:handle scope acts for its unit: the lead, a
     co-handler or a summoned department of the case, or the centre when the unit is a
-    service centre whose area covers the case."""
+    service centre whose area covers the case. The app (appeals:submit) that submitted a
+    case may comment on it for its resident."""
     scope = scope_of(key)
-    if "appeals.handle" not in scope.actions or key.unit_id is None:
-        return frozenset()
     parties: set[str] = set()
+    if "appeals.submit" in scope.actions and appeal.submitted_by == key.audit_label():
+        parties.add(wf.APP)  # the app that brought the case in speaks for its resident
+    if "appeals.handle" not in scope.actions or key.unit_id is None:
+        return frozenset(parties)
     if key.unit_id == appeal.lead_unit_id:
         parties.add(wf.LEAD)
     if Assignment.objects.filter(

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from civitas.appeals import deadlines
 from civitas.appeals import workflow as wf
+from civitas.appeals.intake import MAX_TEXT
 from civitas.appeals.models import (
     Appeal,
     Assignment,
@@ -297,6 +298,16 @@ def resident_info(*, actor: Any, appeal: Appeal, answer: str) -> Appeal:
     return _move(
         actor, appeal, "resident_info", note=_need(answer, _("write your answer"), "answer")
     )
+
+
+def comment(*, actor: Any, appeal: Appeal, note: str) -> Appeal:
+    """The resident's (or their app's) word on an open case, kept on the timeline."""
+    note = _need(note, _("write the comment"), "note")
+    if len(note) > MAX_TEXT:
+        raise InvalidInput(
+            _("at most %(limit)d characters") % {"limit": MAX_TEXT}, details={"field": "note"}
+        )
+    return _move(actor, appeal, "comment", note=note)
 
 
 def reply(*, actor: Any, appeal: Appeal, text: str) -> Appeal:

@@ -74,8 +74,12 @@ def _set_place(appeal: Appeal, j: Jurisdiction | None, method: str, confidence: 
 
 
 def locate_step(appeal: Appeal) -> None:
-    """Coordinates first; otherwise the address, then the text, through the gazetteer."""
-    if appeal.jurisdiction_id and appeal.locate_method == LocateMethod.MANUAL:
+    """A place given by code or set by a dispatcher stands; otherwise coordinates first, then
+    the address, then the text, through the gazetteer."""
+    if appeal.jurisdiction_id and appeal.locate_method in (
+        LocateMethod.MANUAL,
+        LocateMethod.ADDRESS,
+    ):
         return
     if appeal.lat is not None and appeal.lon is not None:
         hit = locate(appeal.lat, appeal.lon)

@@ -30,6 +30,7 @@ CO = "co"  # handlers of a co-handling unit
 SUMMONED = "summoned"  # handlers of a department summoned by whistle
 RESIDENT = "resident"  # the appellant (account or tracking token)
 SYSTEM = "system"  # background work and intake
+APP = "app"  # the client application (an Open311 app) that submitted the case
 
 OPEN = (
     S.RECEIVED,
@@ -91,6 +92,7 @@ TRANSITIONS: dict[str, Move] = {
     "mark_duplicate": _m((S.RECEIVED, S.TRIAGE, S.DISPATCHED), S.CLOSED, CENTRE, SYSTEM),
     "relocate": _m((S.RECEIVED, S.TRIAGE, S.RETURNED, S.REVIEW), None, CENTRE, public=False),
     "reclassify": _m((S.RECEIVED, S.TRIAGE, S.RETURNED, S.REVIEW), None, CENTRE, public=False),
+    "comment": _m((*OPEN, S.RESOLVED), None, RESIDENT, OPERATOR, APP),
 }
 
 
@@ -128,6 +130,7 @@ ACTION_LABELS: dict[str, Any] = {
     "mark_duplicate": pgettext_lazy("workflow action", "merge as a duplicate"),
     "relocate": pgettext_lazy("workflow action", "correct the place of"),
     "reclassify": pgettext_lazy("workflow action", "correct the category of"),
+    "comment": pgettext_lazy("workflow action", "comment on"),
 }
 
 
