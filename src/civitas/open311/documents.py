@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
-from civitas.appeals.models import Appeal, Contact, Event
+from civitas.appeals.models import Appeal, Contact, Event, Status
 from civitas.matters.models import Matter
 from civitas.open311 import privacy, statuses
 from civitas.open311.formats import iso
@@ -50,8 +52,6 @@ def service(matter: Matter, listing: ServiceListing | None, has_attributes: bool
 
 
 def _zh() -> bool:
-    from django.utils.translation import get_language
-
     return (get_language() or "").startswith("zh")
 
 
@@ -74,15 +74,23 @@ def definition(matter: Matter, attributes: list[ServiceAttribute]) -> dict[str, 
     }
 
 
+@functools.lru_cache(maxsize=8)
+def _labels(language: str) -> dict[str, str]:
+    return {value: str(label) for value, label in Status.choices}
+
+
+def status_label(appeal: Appeal) -> str:
+    """The status in words (looked up once per language: a thousand records per answer)."""
+    return _labels(get_language() or "")[appeal.status]
+
+
 def notice(appeal: Appeal) -> str:
-    if appeal.status in statuses.CLOSED_STATUSES:
-        return str(appeal.get_status_display())
-    if appeal.resolve_due is not None:
+    if appeal.status not in statuses.CLOSED_STATUSES and appeal.resolve_due is not None:
         return _("%(status)s; to be resolved by %(due)s") % {
-            "status": appeal.get_status_display(),
+            "status": status_label(appeal),
             "due": iso(appeal.resolve_due),
         }
-    return str(appeal.get_status_display())
+    return status_label(appeal)
 
 
 def request(appeal: Appeal, notes: dict[int, str], contacts: dict[int, Contact]) -> dict[str, Any]:
@@ -98,7 +106,7 @@ def request(appeal: Appeal, notes: dict[int, str], contacts: dict[int, Contact])
         "status": statuses.standard(appeal.status),
         "status_notes": privacy.scrub(notes.get(appeal.pk, ""), contact)
         if public and appeal.pk in notes
-        else str(appeal.get_status_display()),
+        else status_label(appeal),
         "service_name": appeal.matter.name if appeal.matter else "",
         "service_code": appeal.matter.code if appeal.matter else "",
         "description": privacy.scrub(appeal.text, contact) if public else "",
