@@ -185,6 +185,29 @@ class Server:
     lat: float
     long: float
     log: Path
+    env: dict[str, str]
+
+    def django(self, code: str) -> Any:
+        """Run ``code`` with Django set up in the server's environment (its database); the
+        value it assigns to ``result`` comes back through JSON."""
+        script = (
+            "import json, django; django.setup()\n"
+            + code
+            + "\nprint('@@' + json.dumps(result, default=str, ensure_ascii=False))"
+        )
+        done = subprocess.run(
+            [PYTHON, "-c", script],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"server-side script failed:\n{done.stdout}\n{done.stderr}")
+        line = [x for x in done.stdout.splitlines() if x.startswith("@@")][-1]
+        return json.loads(line[2:])
 
     def log_tail(self, lines: int = 60) -> str:
         text = self.log.read_text(encoding="utf-8", errors="replace")
@@ -293,7 +316,7 @@ def running_server(folder: Path, **settings: str) -> Iterator[Server]:
         try:
             base = f"http://127.0.0.1:{port}/open311/v2"
             _wait_until_up(f"{base}/discovery.json", proc, log)
-            yield Server(base=base, log=log, **seeded)
+            yield Server(base=base, log=log, env=env, **seeded)
         finally:
             proc.terminate()
             try:
