@@ -150,7 +150,19 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# One process: memory. Several processes share counters (rate limits) through Redis:
+# CIVITAS_CACHE_URL=redis://127.0.0.1:6379/0.
+CIVITAS_CACHE_URL = os.environ.get("CIVITAS_CACHE_URL", "")
+if CIVITAS_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CIVITAS_CACHE_URL,
+            "KEY_PREFIX": "civitas",
+        }
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # Security headers. HTTPS-only settings switch on when CIVITAS_HTTPS=1 (behind TLS).
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -257,6 +269,7 @@ CIVITAS_OPEN311_CONTACT = os.environ.get(
     "CIVITAS_OPEN311_CONTACT", "The city's service centre (12345) / 12345 市民服务热线"
 )
 CIVITAS_OPEN311_KEY_SERVICE = os.environ.get(
-    "CIVITAS_OPEN311_KEY_SERVICE", "Ask the city's administrators for an API key with the appeals:submit scope."
+    "CIVITAS_OPEN311_KEY_SERVICE",
+    "Ask the city's administrators for an API key with the appeals:submit scope.",
 )
 # -- end of background work settings ----------------------------------------------------------
