@@ -280,7 +280,11 @@ class Open311:
             if method == "GET":
                 response = self.client.get(url, clean)
             elif method == "POST":
-                response = self.client.post(url, clean)  # form-encoded, as the spec says
+                response = self.client.post(  # form-encoded, as the specification says
+                    url,
+                    urllib.parse.urlencode(clean, doseq=True),
+                    content_type="application/x-www-form-urlencoded",
+                )
             else:
                 response = self.client.generic(method, url)
             answer = Answer(
