@@ -13,7 +13,8 @@ from civitas.appeals.models import Appeal, Contact, Event, Status
 from civitas.matters.models import Matter
 from civitas.open311 import privacy, statuses
 from civitas.open311.formats import iso
-from civitas.open311.models import ServiceAttribute, ServiceListing, ServiceType
+from civitas.open311.models import ServiceAttribute, ServiceListing
+from civitas.open311.selectors import service_type
 
 SPECIFICATION = "http://wiki.open311.org/GeoReport_v2"
 
@@ -45,7 +46,7 @@ def service(matter: Matter, listing: ServiceListing | None, has_attributes: bool
         "service_name": matter.name,
         "description": description or matter.name,
         "metadata": has_attributes,
-        "type": listing.type if listing else ServiceType.REALTIME,
+        "type": service_type(listing),
         "keywords": ", ".join(str(k) for k in matter.keywords or []),
         "group": group,
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
@@ -16,7 +17,7 @@ from civitas.appeals.models import Appeal, Event
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
 from civitas.matters.models import Matter
-from civitas.open311.models import ServiceListing
+from civitas.open311.models import ServiceListing, ServiceType
 from civitas.open311.statuses import CLOSED_STATUSES
 
 MAX_RESULTS = 1000
@@ -71,6 +72,13 @@ def services(city: str) -> list[tuple[Matter, ServiceListing | None]]:
         elif m.pk not in with_children:
             out.append((m, None))
     return out
+
+
+def service_type(listing: ServiceListing | None) -> str:
+    """Every service is a batch one while the city defers creation; else as listed."""
+    if settings.CIVITAS_OPEN311_DEFER:
+        return ServiceType.BATCH
+    return listing.type if listing is not None else ServiceType.REALTIME
 
 
 def service(city: str, code: str) -> tuple[Matter, ServiceListing | None]:

@@ -33,8 +33,9 @@ from civitas.open311.models import (
     PendingRequest,
     RequestDetail,
     ServiceAttribute,
+    ServiceType,
 )
-from civitas.open311.selectors import Problem, service
+from civitas.open311.selectors import Problem, service, service_type
 from civitas.org.models import ApiKey
 
 MAX_DESCRIPTION = intake.MAX_TEXT
@@ -198,6 +199,7 @@ def _answers_text(attributes: list[ServiceAttribute], answers: dict[str, Any]) -
 class Checked:
     appeal: intake.AppealIn
     detail: dict[str, Any] = field(default_factory=dict)
+    batch: bool = False  # the service is created later, under a token
 
 
 def check_request(city: str, params: Any) -> Checked:
@@ -206,7 +208,7 @@ def check_request(city: str, params: Any) -> Checked:
     if not code:
         raise Problem(400, _("service_code is required (see services.xml for the codes)"))
     try:
-        matter, _listing = service(city, code)
+        matter, listing = service(city, code)
     except Problem as exc:
         raise Problem(400, exc.description) from None
     lat_s, long_s = _one(params, "lat"), _one(params, "long")
@@ -273,7 +275,7 @@ def check_request(city: str, params: Any) -> Checked:
         "device_id": _one(params, "device_id")[:120],
         "account_id": _one(params, "account_id")[:120],
     }
-    return Checked(data, detail)
+    return Checked(data, detail, batch=service_type(listing) == ServiceType.BATCH)
 
 
 def create(checked: Checked, key: ApiKey, idempotency_key: str = "") -> Appeal:

@@ -233,7 +233,7 @@ def _create(request: HttpRequest, fmt: str, city: str, params: Any) -> HttpRespo
     key = _key(request, params)
     _post_limited(request, key)
     checked = server.check_request(city, params)
-    if settings.CIVITAS_OPEN311_DEFER:
+    if checked.batch:
         with transaction.atomic():
             pending = server.defer(city, params, key)
         body = [
