@@ -3,7 +3,8 @@
 
 One command from a fresh checkout to a running demo: migrate the database (SQLite under var/
 by default), build the Harbour City pack into var/demo-pack, import it, create one demo
-sign-in per role, seed about 300 appeals of the last 60 days once (civitas.citypacks.demo.appeals),
+sign-in per role and an Open311 API key (printed; kept in var/demo-open311-key.txt),
+seed about 300 appeals of the last 60 days once (civitas.citypacks.demo.appeals),
 collect static files, and serve with gunicorn (see ``civitas serve``).
 
 The demo sign-ins have public passwords: never point this command at a real database.
@@ -142,6 +143,7 @@ class Command(BaseCommand):
         self.stdout.write(
             "  These passwords are public: use them only on this demo, never on real data."
         )
+        self._open311(options)
         self._seed_appeals(skip=options["no_appeals"])
 
         self._step(f"6/7 collecting static files into {settings.STATIC_ROOT}")
@@ -171,6 +173,14 @@ class Command(BaseCommand):
                 worker.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 worker.kill()
+
+    def _open311(self, options: dict[str, Any]) -> None:
+        """Service definitions for a few matters and an API key for Open311 apps."""
+        from civitas.citypacks.demo.open311 import setup
+
+        base = f"http://{options['host']}:{options['port']}/open311/v2"
+        for line in setup(actor=ACTOR, var_dir=Path(settings.CIVITAS_VAR), base_url=base):
+            self.stdout.write(f"  {line}")
 
     def _import(self, pack: Path, digest: str) -> None:
         from civitas.citypacks.importer import import_pack
