@@ -307,7 +307,7 @@ class Open311:
             full += ("?" + body) if body else ""
         else:
             data = body.encode()
-        request = urllib.request.Request(full, data=data, method=method)
+        request = urllib.request.Request(full, data=data, method=method)  # noqa: S310
         if data is not None:
             request.add_header("Content-Type", "application/x-www-form-urlencoded")
         try:
@@ -320,7 +320,7 @@ class Open311:
             fmt=fmt,
             content_type=headers.get("Content-Type", ""),
             body=content,
-            headers={k: v for k, v in headers.items()},
+            headers=dict(headers.items()),
             url=url,
         )
 
@@ -523,7 +523,7 @@ def _plain_settings(settings: Any) -> None:
     settings.CIVITAS_OPEN311_GET_RATE = "10000/m"
 
 
-# -- requests ---------------------------------------------------------------------------------------
+# -- requests --------------------------------------------------------------------------------------
 
 CONTACT = {
     "first_name": "Meilin",

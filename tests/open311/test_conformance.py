@@ -14,8 +14,8 @@ from tests.open311.conftest import (
     BASE,
     FORM,
     LIFT,
-    WATER,
     W3,
+    WATER,
     Answer,
     Open311,
     inspect,
@@ -139,7 +139,7 @@ class TestServices:
         assert services[LIFT]["service_name"] == "电梯故障"
 
 
-# -- service definitions -------------------------------------------------------------------------------
+# -- service definitions ---------------------------------------------------------------------------
 
 
 class TestServiceDefinition:
@@ -264,7 +264,7 @@ class TestJurisdiction:
         assert api.get(f"services/{LIFT}", fmt, jurisdiction_id="U").status == 404
 
 
-# -- errors of the whole tree ------------------------------------------------------------------------
+# -- errors of the whole tree ----------------------------------------------------------------------
 
 
 def raw(api: Open311, method: str, url: str) -> Answer:

@@ -41,7 +41,7 @@ def refused(answer: Any, status: int, *words: str) -> None:
         assert word.lower() in text, f"{word!r} not named in {text!r}"
 
 
-# -- a request and the appeal it becomes ------------------------------------------------------------
+# -- a request and the appeal it becomes -----------------------------------------------------------
 
 
 class TestCreate:
@@ -159,7 +159,7 @@ class TestCreate:
         assert answer.status in (400, 404) and "service_code" in answer.error_text()
 
 
-# -- refusals ---------------------------------------------------------------------------------------------
+# -- refusals --------------------------------------------------------------------------------------
 
 
 class TestRefusals:
@@ -282,7 +282,7 @@ class TestRefusals:
         assert not Appeal.objects.exists()
 
 
-# -- attributes --------------------------------------------------------------------------------------------
+# -- attributes ------------------------------------------------------------------------------------
 
 
 def form_request(key: str, **answers: Any) -> dict[str, Any]:
@@ -391,7 +391,7 @@ class TestAttributes:
         assert create(api, api_key)  # LIFT: no attribute[...] needed
 
 
-# -- deferred creation: tokens ----------------------------------------------------------------------
+# -- deferred creation: tokens ---------------------------------------------------------------------
 
 
 class TestTokens:
@@ -472,7 +472,7 @@ class TestTokens:
         assert len(tokens) == 3 and all(len(str(t)) >= 16 for t in tokens)
 
 
-# -- rate limits -------------------------------------------------------------------------------------
+# -- rate limits -----------------------------------------------------------------------------------
 
 
 class TestRateLimit:

@@ -98,7 +98,7 @@ RECORD = """<service_requests>
 
 CREATED = """<service_requests><request>
   <service_request_id>293944</service_request_id>
-  <service_notice>The City will inspect and require the responsible party to correct.</service_notice>
+  <service_notice>The City will inspect and correct it.</service_notice>
   <account_id/>
 </request></service_requests>"""
 
