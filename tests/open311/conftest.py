@@ -353,7 +353,7 @@ def inspect(answer: Answer, kind: str | None = None) -> None:
     elif answer.fmt == "json":
         media = ctype.split(";")[0].strip()
         assert media == "application/json", f"{answer.url}: {ctype}"
-        assert "charset=utf-8" in ctype.replace(" ", "") or "charset" not in ctype, ctype
+        assert "charset=utf-8" in ctype.replace(" ", ""), f"{answer.url}: {ctype}"
         answer.data = json.loads(answer.body.decode("utf-8"))
         if answer.status >= 400:
             check_json("errors", answer.data, None)

@@ -1,0 +1,65 @@
+"""Safety at the edges of the contract: text that is markup, characters XML cannot carry,
+GET rate limits per client address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from civitas.appeals.models import Appeal
+from tests.open311.conftest import Open311, create, request_form
+
+pytestmark = pytest.mark.django_db
+
+MARKUP = "Tom & Jerry <b>broke</b> it ]]> \"quoted\" 'single' </description><x>"
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_markup_in_text_is_escaped_and_round_trips(
+    o311: dict[str, Any], api: Open311, api_key: str, settings: Any, fmt: str
+) -> None:
+    settings.CIVITAS_OPEN311_PUBLIC_TEXT = True
+    ticket = create(api, api_key, description=MARKUP)
+    record = api.get(f"requests/{ticket}", fmt, kind="record").one()
+    assert record["description"] == MARKUP
+
+
+def test_characters_xml_cannot_carry_never_break_the_xml(
+    o311: dict[str, Any], api: Open311, api_key: str, settings: Any
+) -> None:
+    """A control character is refused at the door or left out of the XML answer; either way
+    every XML answer stays well-formed and valid (conftest.inspect parses and validates)."""
+    settings.CIVITAS_OPEN311_PUBLIC_TEXT = True
+    answer = api.post(
+        "requests", "json", **request_form(api_key, description="stuck\x0b lift\x01 again")
+    )
+    if answer.status == 400:
+        assert "description" in answer.error_text()
+        return
+    assert answer.status == 201
+    ticket = answer.one()["service_request_id"]
+    record = api.get(f"requests/{ticket}", "xml", kind="record").one()
+    assert "stuck" in record["description"] and "again" in record["description"]
+    api.get("requests", "xml", kind="record")
+    api.get("servicerequestupdates", "xml", kind="update")
+
+
+def test_a_nul_byte_is_refused_or_dropped(o311: dict[str, Any], api: Open311, api_key: str) -> None:
+    answer = api.post("requests", "xml", **request_form(api_key, description="lift\x00stuck"))
+    assert answer.status in (201, 400)
+    if answer.status == 201:
+        appeal = Appeal.objects.get(ticket=answer.one()["service_request_id"])
+        assert "\x00" not in appeal.text
+
+
+def test_gets_over_the_rate_of_an_address_are_429(
+    o311: dict[str, Any], api: Open311, settings: Any
+) -> None:
+    settings.CIVITAS_OPEN311_GET_RATE = "3/m"
+    for _ in range(3):
+        assert api.get("services", "json").status == 200
+    limited = api.get("services", "xml")
+    assert limited.status == 429
+    assert int(limited.headers["Retry-After"]) > 0
+    assert [int(e["code"]) for e in limited.errors()] == [429]
