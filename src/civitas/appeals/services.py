@@ -145,7 +145,16 @@ def dispatch(
     )
 
 
-def accept(*, actor: Any, appeal: Appeal, version: int | None = None) -> Appeal:
+def accept(
+    *,
+    actor: Any,
+    appeal: Appeal,
+    version: int | None = None,
+    parties: frozenset[str] | None = None,
+) -> Appeal:
+    """签收. ``parties`` (default: derived from the actor) lets background work act for the
+    lead unit, e.g. an outside system's answer (open311.handoff)."""
+
     def apply(case: Appeal) -> dict[str, Any]:
         now = clock.now()
         case.accepted_at = now
@@ -156,7 +165,13 @@ def accept(*, actor: Any, appeal: Appeal, version: int | None = None) -> Appeal:
         return {"late_response": late}
 
     return _move(
-        actor, appeal, "accept", apply=apply, expected_version=version, unit=appeal.lead_unit
+        actor,
+        appeal,
+        "accept",
+        apply=apply,
+        expected_version=version,
+        unit=appeal.lead_unit,
+        parties=parties,
     )
 
 
@@ -277,8 +292,11 @@ def co_done(*, actor: Any, appeal: Appeal, unit: Unit, note: str) -> Appeal:
 # -- handling ----------------------------------------------------------------------------------
 
 
-def progress(*, actor: Any, appeal: Appeal, note: str) -> Appeal:
-    return _move(actor, appeal, "progress", note=_need(note, _("write the progress"), "note"))
+def progress(
+    *, actor: Any, appeal: Appeal, note: str, parties: frozenset[str] | None = None
+) -> Appeal:
+    note = _need(note, _("write the progress"), "note")
+    return _move(actor, appeal, "progress", note=note, parties=parties)
 
 
 def internal_note(*, actor: Any, appeal: Appeal, note: str) -> Appeal:
@@ -473,6 +491,7 @@ def resolve(
     result: str,
     evidence: list[Any] | None = None,
     version: int | None = None,
+    parties: frozenset[str] | None = None,
 ) -> Appeal:
     """办结: the lead unit's answer to the resident, with evidence photos if any."""
     result = _need(result, _("write what was done"), "result")
@@ -507,6 +526,7 @@ def resolve(
         note=result,
         expected_version=version,
         unit=appeal.lead_unit,
+        parties=parties,
     )
 
 
