@@ -604,3 +604,12 @@ def test_node_open311_in_json(server: Server, tmp_path: Path) -> None:
         f"result = RequestDetail.objects.get(appeal__ticket={ticket!r}).attributes"
     )
     assert answers["TRAPPED"] == "unsure" and float(answers["FLOOR"]) == 2
+
+
+def test_the_server_runs_on_the_suites_database_engine(server: Server) -> None:
+    """With DATABASE_URL naming PostgreSQL the server gets a PostgreSQL database of its own."""
+    from django.db import connection
+
+    assert server.django("from django.db import connection\nresult = connection.vendor") == (
+        connection.vendor
+    )
