@@ -158,6 +158,13 @@ class TestCreate:
         answer = api.post("requests", "json", **form)
         assert answer.status in (400, 404) and "service_code" in answer.error_text()
 
+    def test_an_unknown_jurisdiction_is_404(
+        self, o311: dict[str, Any], api: Open311, api_key: str, fmt: str
+    ) -> None:
+        answer = api.post("requests", fmt, **request_form(api_key, jurisdiction_id="NOPE"))
+        refused(answer, 404, "jurisdiction")
+        assert not Appeal.objects.exists()
+
 
 # -- refusals --------------------------------------------------------------------------------------
 

@@ -45,12 +45,43 @@ def test_characters_xml_cannot_carry_never_break_the_xml(
     api.get("servicerequestupdates", "xml", kind="update")
 
 
-def test_a_nul_byte_is_refused_or_dropped(o311: dict[str, Any], api: Open311, api_key: str) -> None:
-    answer = api.post("requests", "xml", **request_form(api_key, description="lift\x00stuck"))
-    assert answer.status in (201, 400)
+@pytest.mark.parametrize(
+    "field", ["description", "address_string", "first_name", "email", "device_id", "media_url"]
+)
+def test_a_nul_byte_in_a_post_is_refused_or_dropped(
+    o311: dict[str, Any], api: Open311, api_key: str, field: str
+) -> None:
+    """PostgreSQL cannot store NUL in text: it must be refused (400) or dropped, never a 500
+    (conftest.inspect fails on any 500)."""
+    value = {"email": "a\x00@example.org", "media_url": "https://p.example.org/\x00.jpg"}.get(
+        field, "lift\x00stuck"
+    )
+    answer = api.post("requests", "xml", **request_form(api_key, **{field: value}))
+    assert answer.status in (201, 400), answer.status
     if answer.status == 201:
         appeal = Appeal.objects.get(ticket=answer.one()["service_request_id"])
-        assert "\x00" not in appeal.text
+        assert "\x00" not in appeal.text + appeal.address
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("requests", {"service_request_id": "T-\x00"}),
+        ("requests", {"service_code": "T-M1-1-1,\x00"}),
+        ("requests", {"jurisdiction_id": "T\x00"}),
+        ("requests", {"status": "open\x00"}),
+        ("services", {"jurisdiction_id": "\x00"}),
+        ("servicerequestupdates", {"start_date": "2026-01-01T00:00:00Z\x00"}),
+        ("services/T-M1-1-1%00", {}),
+        ("requests/T-%00", {}),
+        ("tokens/%00", {}),
+    ],
+)
+def test_a_nul_byte_in_a_get_is_an_error_document(
+    o311: dict[str, Any], api: Open311, path: str, params: dict[str, str]
+) -> None:
+    answer = api.get(path, "json", **params)
+    assert answer.status in (200, 400, 404), answer.status
 
 
 def test_gets_over_the_rate_of_an_address_are_429(
