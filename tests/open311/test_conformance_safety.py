@@ -94,3 +94,36 @@ def test_gets_over_the_rate_of_an_address_are_429(
     assert limited.status == 429
     assert int(limited.headers["Retry-After"]) > 0
     assert [int(e["code"]) for e in limited.errors()] == [429]
+
+
+@pytest.mark.parametrize("fmt", ["xml", "json"])
+def test_input_echoed_in_an_error_is_escaped(
+    o311: dict[str, Any], api: Open311, api_key: str, fmt: str
+) -> None:
+    """conftest.inspect parses every XML answer: markup echoed raw would break it."""
+    answer = api.post("requests", fmt, **request_form(api_key, service_code='<x a="1">&amp;'))
+    assert answer.status in (400, 404)
+    assert api.get("services/%3Cx%3E&amp;", fmt).status == 404
+    answer = api.get("requests", fmt, start_date="<not-a-date/>&")
+    assert answer.status == 400
+    if fmt == "xml":
+        assert "<not-a-date/>" not in answer.text  # escaped, or not echoed at all
+
+
+def test_an_expired_key_is_403(o311: dict[str, Any], api: Open311) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from django.db import transaction
+
+    from civitas.org import services as org_services
+
+    with transaction.atomic():
+        _, clear = org_services.create_api_key(
+            actor="test",
+            name="old app",
+            scopes=["appeals:submit"],
+            expires_at=datetime.now(UTC) - timedelta(days=1),
+        )
+    answer = api.post("requests", "json", **request_form(clear))
+    assert answer.status == 403 and "api_key" in answer.error_text()
+    assert not Appeal.objects.exists()
