@@ -266,9 +266,9 @@ def _wait_until_up(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
 
 
 @contextmanager
-def running_server(folder: Path, **settings: str) -> Iterator[Server]:
-    """Migrate, seed and serve; ``settings`` are extra environment variables
-    (e.g. CIVITAS_OPEN311_PUBLIC_TEXT="1")."""
+def running_server(folder: Path, workers: int = 1, **settings: str) -> Iterator[Server]:
+    """Migrate, seed and serve with ``workers`` gunicorn processes; ``settings`` are extra
+    environment variables (e.g. CIVITAS_OPEN311_PUBLIC_TEXT="1")."""
     folder.mkdir(parents=True, exist_ok=True)
     with _database(folder) as database_url:
         env = {
@@ -305,7 +305,7 @@ def running_server(folder: Path, **settings: str) -> Iterator[Server]:
                     "--port",
                     str(port),
                     "--workers",
-                    "1",
+                    str(workers),
                     "--no-collectstatic",
                 ],
                 cwd=ROOT,

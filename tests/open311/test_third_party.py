@@ -613,3 +613,39 @@ def test_the_server_runs_on_the_suites_database_engine(server: Server) -> None:
     assert server.django("from django.db import connection\nresult = connection.vendor") == (
         connection.vendor
     )
+
+
+# -- rate limits over real HTTP --------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def limited(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with running_server(
+        tmp_path_factory.mktemp("open311-limited"),
+        CIVITAS_OPEN311_POST_RATE="3/m",
+        CIVITAS_OPEN311_GET_RATE="5/m",
+    ) as s:
+        yield s
+
+
+def test_rate_limits_answer_429_with_retry_after(
+    limited: Server, schema: etree.XMLSchema, tmp_path: Path
+) -> None:
+    server = limited
+    form = [f for f in lift_form(server, service_code=server.water) if "attribute[" not in f[0]]
+    posts = [curl(f"{server.base}/requests.xml", form=form, tmp=tmp_path) for _ in range(4)]
+    assert [p.status for p in posts] == [201, 201, 201, 429], [p.text for p in posts]
+    refused = posts[-1]
+    assert 1 <= int(refused.headers["retry-after"]) <= 60
+    doc = valid(refused, schema)
+    assert doc.findtext("error/code") == "429"
+    # The limit is per key: another key is not refused because of the first one's use
+    # (it may be refused for its scope, but not with 429).
+    other = [(k, server.read_only_key if k == "api_key" else v) for k, v in form]
+    assert curl(f"{server.base}/requests.xml", form=other, tmp=tmp_path).status == 403
+
+    gets = [curl(f"{server.base}/services.json", tmp=tmp_path) for _ in range(6)]
+    assert [g.status for g in gets][-1] == 429
+    assert sum(g.status == 200 for g in gets) <= 5
+    assert int(gets[-1].headers["retry-after"]) >= 1
+    assert gets[-1].json()[0]["code"] == 429
