@@ -102,7 +102,8 @@ class TestRefresh:
         refresh()
         UnitDay.objects.all().delete()
         with transaction.atomic():
-            done = rollups.refresh(since=clock.now() - timedelta(days=1))
+            # The cases were received on T0's day and last changed days later (the one clock).
+            done = rollups.refresh(since=T0)
         assert done.days == 1 and UnitDay.objects.count() == 1
 
     def test_rows_without_counts_are_not_kept(self, case_city: dict[str, Any]) -> None:

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction
+from civitas.kit import clock
 from civitas.matters.models import Matter, Urgency
 from civitas.org.models import Unit
 
@@ -174,7 +177,8 @@ class Appeal(models.Model):
     arbitrated = models.BooleanField(_("arbitrated (binding)"), default=False)
     external_id = models.CharField(_("external id"), max_length=64, blank=True, db_index=True)
     version = models.PositiveIntegerField(default=1)
-    updated_at = models.DateTimeField(auto_now=True)
+    # Set from the one clock on every save (not auto_now), so frozen and replayed times agree.
+    updated_at = models.DateTimeField(_("updated"), default=clock.now, editable=False)
 
     class Meta:
         ordering = ["-received_at"]
@@ -184,10 +188,15 @@ class Appeal(models.Model):
             models.Index(fields=["lead_unit", "status"]),
             models.Index(fields=["city", "status", "received_at"]),
             models.Index(fields=["matter", "status"]),
+            models.Index(fields=["city", "updated_at"]),
         ]
 
     def __str__(self) -> str:
         return self.ticket
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.updated_at = clock.now()
+        super().save(*args, **kwargs)
 
     @property
     def is_open(self) -> bool:

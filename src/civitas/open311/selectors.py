@@ -214,6 +214,8 @@ def find_request(city: str, ticket: str) -> Appeal:
     appeal = _public(Appeal.objects.filter(city=city, ticket=ticket)).first()
     if appeal is None:
         raise Problem(
-            404, _("no service request %(id)s in %(city)s") % {"id": ticket, "city": city}
+            404,
+            _("no service request with service_request_id %(id)s in %(city)s")
+            % {"id": ticket, "city": city},
         )
     return appeal

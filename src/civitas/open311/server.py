@@ -19,6 +19,7 @@ from django.core.validators import URLValidator
 from django.db import transaction
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django_tasks import task
 
 from civitas.appeals import intake
 from civitas.appeals import services as appeal_services
@@ -317,6 +318,13 @@ class _Params(dict):
         return list(super().get(name) or [])
 
 
+@task()
+def create_pending() -> int:
+    """Queued when a request is deferred, so its token resolves within seconds; the scheduled
+    ``open311.tokens`` job catches any the queue missed."""
+    return process_pending()
+
+
 def process_pending(limit: int = 200) -> int:
     """Create the appeals of requests kept under a token; the payload (it holds contact
     details) is emptied whatever the outcome. Returns how many were processed."""
@@ -362,6 +370,8 @@ def post_update(appeal: Appeal, key: ApiKey, params: Any) -> Any:
             _("unknown status %(status)s; use one of %(statuses)s")
             % {"status": status, "statuses": ", ".join(statuses.EXTENDED)},
         )
+    # The client's own time of the update must be well formed; the timeline keeps ours.
+    parse_when(_one(params, "updated_datetime"), "updated_datetime")
     description = (params.get("description") or "").strip()
     if not description:
         raise Problem(400, _("description is required: what is the update?"))

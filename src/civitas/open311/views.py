@@ -80,8 +80,9 @@ def endpoint(*methods: str) -> Callable[[View], View]:
                 )
                 if wait:
                     return _too_many(fmt, wait)
-            params = request.GET if request.method == "GET" else request.POST
+            params = request.GET if request.method == "GET" else _form(request)
             try:
+                _no_nul(params, kwargs)
                 city = selectors.city_for(_param(params, "jurisdiction_id"))
                 response = view(request, fmt, city, params, **kwargs)
             except _Wait as wait:
@@ -100,6 +101,23 @@ def endpoint(*methods: str) -> Callable[[View], View]:
         return inner
 
     return wrap
+
+
+def _no_nul(params: Any, path: dict[str, str]) -> None:
+    """NUL cannot be stored (PostgreSQL refuses it) and has no business in a request."""
+    for name, values in [*params.lists(), *((k, [v]) for k, v in path.items())]:
+        if any("\x00" in v for v in values):
+            raise Problem(400, _("%(name)s contains a NUL character") % {"name": name})
+
+
+def _form(request: HttpRequest) -> Any:
+    """A POST's form, with what some clients put in the query string instead (api_key,
+    jurisdiction_id) where the form lacks it."""
+    form = request.POST.copy()
+    for name in request.GET:
+        if name not in form:
+            form.setlist(name, request.GET.getlist(name))
+    return form
 
 
 def _param(params: Any, name: str) -> str:
@@ -236,6 +254,7 @@ def _create(request: HttpRequest, fmt: str, city: str, params: Any) -> HttpRespo
     if checked.batch:
         with transaction.atomic():
             pending = server.defer(city, params, key)
+            transaction.on_commit(server.create_pending.enqueue)
         body = [
             {
                 "token": pending.token,
