@@ -649,3 +649,34 @@ def test_rate_limits_answer_429_with_retry_after(
     assert sum(g.status == 200 for g in gets) <= 5
     assert int(gets[-1].headers["retry-after"]) >= 1
     assert gets[-1].json()[0]["code"] == 429
+
+
+REDIS = os.environ.get("CIVITAS_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+def _redis_up() -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(REDIS, socket_connect_timeout=1).ping())
+    except redis.exceptions.RedisError:
+        return False
+
+
+@pytest.mark.skipif(not _redis_up(), reason=f"no Redis at {REDIS}")
+def test_two_worker_processes_share_the_post_limit_through_redis(
+    tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    """gunicorn with two processes: without a shared cache each would count on its own and
+    let twice the limit through."""
+    with running_server(
+        tmp_path_factory.mktemp("open311-two-workers"),
+        workers=2,
+        CIVITAS_CACHE_URL=REDIS,
+        CIVITAS_OPEN311_POST_RATE="3/m",
+    ) as server:
+        form = [f for f in lift_form(server, service_code=server.water) if "[" not in f[0]]
+        statuses = [
+            curl(f"{server.base}/requests.json", form=form, tmp=tmp_path).status for _ in range(8)
+        ]
+    assert statuses.count(201) == 3 and statuses.count(429) == 5, statuses
