@@ -19,16 +19,37 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape
 
 import httpx
+from django.db import transaction
 
+from civitas.appeals import intake
+from civitas.appeals.models import Appeal
+from civitas.kit import clock
+from tests.open311.conftest import LIFT
 from tests.open311.seed_server import Server, free_port, running_server
+
+BILLION_LAUGHS = """<?xml version="1.0"?>
+<!DOCTYPE lolz [
+ <!ENTITY lol "lol">
+ <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+ <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
+ <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
+ <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
+ <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
+ <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
+ <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
+ <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
+]>
+<service_requests><request><service_request_id>&lol9;</service_request_id></request>
+</service_requests>"""
 
 
 @dataclass
@@ -255,6 +276,42 @@ class Relay:
     def refuses(self) -> bool:
         with socket.socket() as s:
             return s.connect_ex(("127.0.0.1", self.port)) != 0
+
+
+# -- cases and time on our side ------------------------------------------------------------------
+
+
+class Time:
+    """The one clock, frozen and moved on by the test."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+        self.stack = ExitStack()
+        self._freeze()
+
+    def _freeze(self) -> None:
+        self.stack.close()
+        self.stack = ExitStack()
+        self.stack.enter_context(clock.frozen(self.at))
+
+    def advance(self, **delta: float) -> datetime:
+        self.at += timedelta(**delta)
+        self._freeze()
+        return self.at
+
+
+def submit(city: dict[str, Any], text: str = "The lift in building 3 is broken again") -> Appeal:
+    data = intake.AppealIn(
+        city="T",
+        text=text,
+        matter_code=LIFT,
+        lat=0.5,
+        lon=0.5,
+        contact=intake.ContactIn(name="Li Lei", phone="13800000000"),
+    )
+    with transaction.atomic():
+        made = intake.submit(actor=city["resident"], data=data, resident=city["resident"])
+    return made.appeal
 
 
 # -- a second Civitas server -------------------------------------------------------------------

@@ -16,7 +16,14 @@ from civitas.matters.models import Matter
 from civitas.open311 import client
 from civitas.open311.client import HandoffError
 from civitas.open311.models import ExternalSystem
-from tests.open311.outside import FakeOutside, closed_port, errors_doc, fake_outside, xml_list
+from tests.open311.outside import (
+    BILLION_LAUGHS,
+    FakeOutside,
+    closed_port,
+    errors_doc,
+    fake_outside,
+    xml_list,
+)
 
 
 @pytest.fixture
@@ -205,22 +212,6 @@ class TestErrors:
         fake.then(201, "[" + " " * (2 * 1024 * 1024) + "]")
         with pytest.raises(HandoffError, match="more than 1 MB"):
             client.post_request(system(fake.endpoint), appeal())
-
-
-BILLION_LAUGHS = """<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<service_requests><request><service_request_id>&lol9;</service_request_id></request>
-</service_requests>"""
 
 
 class TestHostileXml:

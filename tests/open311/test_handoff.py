@@ -5,45 +5,30 @@ retries and backoff, polling, and the case following their status."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from django.db import transaction
 
-from civitas.appeals import intake
 from civitas.appeals import services as appeal_services
 from civitas.appeals.models import Appeal, Event, Status
-from civitas.kit import clock
 from civitas.open311 import handoff, tasks
 from civitas.open311.models import ExternalSystem, Handoff
 from civitas.org.models import Role
 from tests.factories import member
 from tests.open311.conftest import LIFT
-from tests.open311.outside import FakeOutside, errors_doc, fake_outside
+from tests.open311.outside import (
+    BILLION_LAUGHS,
+    FakeOutside,
+    Time,
+    errors_doc,
+    fake_outside,
+    submit,
+)
 
 H = Handoff.State
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=UTC)
-
-
-class Time:
-    """The one clock, frozen and moved on by the test."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-        self.stack = ExitStack()
-        self._freeze()
-
-    def _freeze(self) -> None:
-        self.stack.close()
-        self.stack = ExitStack()
-        self.stack.enter_context(clock.frozen(self.at))
-
-    def advance(self, **delta: float) -> datetime:
-        self.at += timedelta(**delta)
-        self._freeze()
-        return self.at
 
 
 @pytest.fixture
@@ -74,20 +59,6 @@ def outside(o311: dict[str, Any], fake: FakeOutside, now: Time) -> dict[str, Any
         )
     o311["resident"] = member("resident", Role.RESIDENT)
     return o311
-
-
-def submit(city: dict[str, Any], text: str = "The lift in building 3 is broken again") -> Appeal:
-    data = intake.AppealIn(
-        city="T",
-        text=text,
-        matter_code=LIFT,
-        lat=0.5,
-        lon=0.5,
-        contact=intake.ContactIn(name="Li Lei", phone="13800000000"),
-    )
-    with transaction.atomic():
-        made = intake.submit(actor=city["resident"], data=data, resident=city["resident"])
-    return made.appeal
 
 
 def the_handoff(appeal: Appeal) -> Handoff:
@@ -197,7 +168,7 @@ class TestSend:
             assert tasks.run_handoffs().failed == 0  # not due yet: no call
             now.at = h.next_attempt_at
             now.advance(seconds=0)
-        assert waits == sorted(waits) and 50 <= waits[0] <= 70 and 900 <= waits[4] <= 1100
+        assert waits == sorted(waits) and 50 <= waits[0] <= 70 and 810 <= waits[4] <= 1110
         assert len(fake.calls) == 5
         assert tasks.run_handoffs().sent == 1
         h = the_handoff(appeal)
@@ -416,3 +387,19 @@ class TestPoll:
         assert handoff.idempotency_key(h) != first_key
         tasks.run_handoffs()
         assert the_handoff(appeal).external_id == "EXT-2"
+
+
+class TestHostileAnswers:
+    def test_billion_laughs_from_an_xml_system_is_an_error_on_the_handoff(
+        self, outside: dict[str, Any], fake: FakeOutside, now: Time
+    ) -> None:
+        ExternalSystem.objects.filter(pk=outside["system"].pk).update(format="xml")
+        appeal = submit(outside)
+        fake.then(201, BILLION_LAUGHS)
+        assert tasks.run_handoffs().failed == 1
+        h = the_handoff(appeal)
+        assert (h.state, h.attempts, h.external_id) == (H.QUEUED, 1, "")
+        assert "XML we refuse to read" in h.last_error and "lollol" not in h.last_error
+        assert fresh(appeal).status == Status.DISPATCHED
+        now.advance(minutes=2)
+        assert tasks.run_handoffs().sent == 1  # a sane answer next time goes through
