@@ -337,7 +337,8 @@ class TestDefaults:
     def test_an_end_date_alone_looks_90_days_back_from_it(
         self, o311: dict[str, Any], api: Open311, api_key: str
     ) -> None:
-        older = create_at(T0 - timedelta(days=200), api, api_key)
+        # end_date 120 days back: the window is 210 to 120 days back.
+        older = create_at(T0 - timedelta(days=220), api, api_key)
         inside = create_at(T0 - timedelta(days=150), api, api_key)
         with clock.frozen(T0):
             got = ids(api.get("requests", "json", end_date=w3(T0 - timedelta(days=120))))
