@@ -8,6 +8,7 @@ from civitas.web.views import (
     city,
     directory,
     entry,
+    handoffs,
     home,
     models,
     resident,
@@ -63,4 +64,5 @@ urlpatterns = [
     path("case/<str:ticket>/", workbench.case, name="case"),
     path("case/<str:ticket>/act/<str:action>/", workbench.case_act, name="case-act"),
     path("case/<str:ticket>/file/<int:pk>/", workbench.case_file, name="case-file"),
+    path("case/<str:ticket>/handoff/<int:pk>/retry/", handoffs.retry, name="case-handoff-retry"),
 ]

@@ -46,6 +46,7 @@ from civitas.web.views.appeals import (
     serve_attachment,
 )
 from civitas.web.views.common import page_of, query_string, require
+from civitas.web.views.handoffs import case_handoffs
 
 
 @dataclass(frozen=True)
@@ -449,6 +450,7 @@ def case(request: HttpRequest, ticket: str) -> HttpResponse:
             if s.unit_id in my and not s.reported_at
         ],
         **photos_of(appeal),
+        **case_handoffs(appeal, parties),
     }
     if needs & {"unit", "units"}:
         context["units"] = list(selectors.target_units(appeal.city).order_by("kind", "code"))
