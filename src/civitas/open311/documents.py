@@ -6,7 +6,7 @@ import functools
 from typing import Any
 
 from django.conf import settings
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import Appeal, Contact, Event, Status
@@ -125,15 +125,28 @@ def request(appeal: Appeal, notes: dict[int, str], contacts: dict[int, Contact])
     }
 
 
+# What an update says when the city keeps notes private: a sentence an app can show.
+_UPDATE_WORDS = {
+    "progress": pgettext_lazy("open311 update", "The unit recorded progress."),
+    "reply": pgettext_lazy("open311 update", "The unit replied to the resident."),
+    "comment": pgettext_lazy("open311 update", "The resident added a comment."),
+    "resident_info": pgettext_lazy("open311 update", "The resident answered the unit's question."),
+    "request_info": pgettext_lazy("open311 update", "The unit asked the resident a question."),
+    "whistle": pgettext_lazy("open311 update", "Other departments were summoned to help."),
+}
+
+
 def update(event: Event, contacts: dict[int, Contact]) -> dict[str, Any]:
     from civitas.appeals.workflow import action_label
 
-    public = privacy.public_text()
-    description = (
-        privacy.scrub(event.note, contacts.get(event.appeal_id))
-        if public and event.note
-        else action_label(event.action)
-    )
+    if privacy.public_text() and event.note:
+        description = privacy.scrub(event.note, contacts.get(event.appeal_id))
+    elif event.action in _UPDATE_WORDS:
+        description = str(_UPDATE_WORDS[event.action])
+    elif event.to_status and event.to_status != event.from_status:
+        description = _labels(get_language() or "")[event.to_status]
+    else:
+        description = action_label(event.action)
     return {
         "update_id": str(event.pk),
         "service_request_id": event.appeal.ticket,

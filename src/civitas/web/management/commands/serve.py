@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandParser
 
 
@@ -51,4 +52,12 @@ class Command(BaseCommand):
             f"Civitas serving on http://{options['host']}:{options['port']} "
             f"with {options['workers']} workers"
         )
+        if options["workers"] > 1 and not settings.CIVITAS_CACHE_URL:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"Rate limits (Open311) are counted by each of the {options['workers']} "
+                    "workers apart, so they allow that many times more; set CIVITAS_CACHE_URL="
+                    "redis://HOST:6379/0 to count them together."
+                )
+            )
         run_gunicorn(host=options["host"], port=options["port"], workers=options["workers"])
