@@ -144,3 +144,16 @@ class TestRetry:
         other = submit(failing, "The lift in building 5 is broken")
         h = Handoff.objects.get(appeal=failing["appeal"])
         assert retry(failing["dispatcher"], other.ticket, h.pk).status_code == 404
+
+
+def test_the_timeline_names_handoff_events_and_the_outside_system(
+    failing: dict[str, Any], now: Time
+) -> None:
+    now.advance(hours=1)
+    tasks.run_handoffs()  # their side answers normally now: registered, and accepted for them
+    _status, html = page(failing["dispatcher"], f"/case/{failing['appeal'].ticket}/")
+    assert "Handed to an outside system" in html and "Registered by the outside system" in html
+    assert "handoff_queued" not in html.replace("ev-handoff_queued", "")
+    assert "open311:Water Co" not in html  # the actor is shown by its name
+    _status, html = page(failing["resident"], f"/my/appeals/{failing['appeal'].ticket}/")
+    assert "outside system" not in html

@@ -59,6 +59,12 @@ ACTION_LABELS: dict[str, Any] = {
     "mark_duplicate": gettext_lazy("Merged as a duplicate"),
     "relocate": gettext_lazy("Place corrected"),
     "reclassify": gettext_lazy("Category corrected"),
+    # Handoffs to outside Open311 systems (internal events written by civitas.open311.handoff)
+    "handoff_queued": gettext_lazy("Handed to an outside system"),
+    "handoff_sent": gettext_lazy("Registered by the outside system"),
+    "handoff_cancelled": gettext_lazy("Handoff cancelled"),
+    "handoff_update": gettext_lazy("Update from the outside system"),
+    "handoff_closed": gettext_lazy("Closed by the outside system"),
 }
 
 
@@ -239,6 +245,8 @@ def actor_names(labels: Iterable[str]) -> dict[str, str]:
             user_ids[int(rest.split(":")[0])] = label
         elif kind == "apikey":
             names[label] = rest.split(":", 1)[-1]
+        elif kind == "open311":  # an outside Open311 system acting for its unit
+            names[label] = rest
         elif kind == "resident-token" or label == "web":
             names[label] = _("the resident")
         elif kind in ("system", "cli") or label.startswith("cli"):
