@@ -403,3 +403,23 @@ class TestHostileAnswers:
         assert fresh(appeal).status == Status.DISPATCHED
         now.advance(minutes=2)
         assert tasks.run_handoffs().sent == 1  # a sane answer next time goes through
+
+
+class TestFinishedHere:
+    def test_merged_as_a_duplicate_before_sending_is_never_sent(
+        self, outside: dict[str, Any], fake: FakeOutside, now: Time
+    ) -> None:
+        first = submit(outside)
+        tasks.run_handoffs()
+        second = submit(outside, "The lift in building 3 is broken again, please hurry")
+        with transaction.atomic():
+            appeal_services.mark_duplicate(
+                actor=outside["dispatcher"], appeal=fresh(second), of=fresh(first)
+            )
+        h = the_handoff(second)
+        assert h.state == H.CANCELLED and "the case was finished first" in (
+            second.events.get(action="handoff_cancelled").note
+        )
+        posts = len(fake.posts())
+        assert tasks.run_handoffs().sent == 0 and len(fake.posts()) == posts
+        assert the_handoff(first).state == H.SENT  # the original stays with them

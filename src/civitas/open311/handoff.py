@@ -85,6 +85,8 @@ def _audit(handoff: Handoff, action: str, **extra: Any) -> None:
 def on_case_moved(sender: Any, *, appeal: Appeal, action: str, **kwargs: Any) -> None:
     """Receiver of ``appeals.signals.case_moved``: queue or cancel a handoff."""
     if action not in QUEUE_ACTIONS:
+        if appeal.status in (Status.CLOSED, Status.RESOLVED):
+            _drop_unsent(appeal, action)
         return
     system = (
         ExternalSystem.objects.filter(unit_id=appeal.lead_unit_id, active=True).first()
@@ -144,6 +146,22 @@ def on_case_moved(sender: Any, *, appeal: Appeal, action: str, **kwargs: Any) ->
         previous_external_id=previous,
     )
     _audit(handoff, "queue", move=action)
+
+
+def _drop_unsent(appeal: Appeal, action: str) -> None:
+    """A case finished here (merged as a duplicate, say) before it was sent: not sent at all."""
+    for unsent in Handoff.objects.filter(appeal=appeal, state=H.QUEUED).select_related("system"):
+        Handoff.objects.filter(pk=unsent.pk).update(state=H.CANCELLED, closed_at=clock.now())
+        _event(
+            appeal,
+            "handoff_cancelled",
+            actor="system",
+            note=_("Not sent to %(system)s: the case was finished first.")
+            % {"system": unsent.system.name},
+            system=unsent.system.name,
+            handoff=unsent.pk,
+        )
+        _audit(unsent, "cancel", move=action)
 
 
 def idempotency_key(handoff: Handoff) -> str:
