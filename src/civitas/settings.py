@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "civitas.understanding",
     "civitas.assessment",
     "civitas.open311",
+    "civitas.risk",
     "civitas.citypacks",
     "civitas.web",
 ]

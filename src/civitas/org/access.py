@@ -64,6 +64,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "assessment.read": frozenset(
         {Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER, Role.AUDITOR}
     ),
+    # Alerts, the risk register, the command centre, judgment reports, stability assessments.
+    "risk.read": frozenset(
+        {Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER, Role.AUDITOR}
+    ),
+    # Handle alerts, open and manage risks, write stability assessments.
+    "risk.manage": frozenset({Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER}),
 }
 
 API_KEY_SCOPES = {
@@ -75,6 +81,7 @@ API_KEY_SCOPES = {
     "appeals:read": {"appeals.read"},
     "appeals:handle": {"appeals.read", "appeals.handle"},
     "assessment:read": {"assessment.read"},
+    "risk:read": {"risk.read"},
 }
 
 
