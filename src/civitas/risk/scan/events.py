@@ -141,3 +141,28 @@ class Found:
             "expected": round(float(self.expected), 3),
             "p_value": None if self.p_value is None else float(f"{self.p_value:.4g}"),
         }
+
+
+class Detector:
+    """What the engine runs day by day. ``run`` gets the events known at the end of ``day``
+    (``Events.until(day)``) and returns what it finds that day; it must not look further."""
+
+    kind: str = ""
+
+    def run(self, events: Events, day: int) -> list[Found]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+@dataclass
+class Planted:
+    """A synthetic cluster or burst put into real background by ``civitas risk evaluate``."""
+
+    kind: str  # the AlertKind value a detector should report it as
+    category: str
+    x: float
+    y: float
+    radius_m: float
+    start: int  # day index of its first row
+    end: int  # day index of its last row
+    size: int
+    ids: np.ndarray  # ids given to its rows (negative, so they never clash with real rows)
