@@ -12,4 +12,5 @@ urlpatterns = [
     path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
     path("", include("civitas.web.urls")),
     path("", include("civitas.assessment.urls")),
+    path("", include("civitas.risk.urls")),
 ]
