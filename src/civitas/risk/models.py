@@ -117,6 +117,9 @@ class AlertAppeal(models.Model):
             models.UniqueConstraint(fields=["alert", "appeal"], name="uniq_alert_appeal"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.alert_id} {self.appeal_id}"
+
 
 class Level(models.TextChoices):
     """The four-colour risk levels, most serious first."""
@@ -208,6 +211,9 @@ class RiskEvent(models.Model):
         verbose_name = _("risk event")
         verbose_name_plural = _("risk events")
 
+    def __str__(self) -> str:
+        return f"{self.risk_id} {self.action} {self.at:%Y-%m-%d}"
+
 
 class StabilityLevel(models.TextChoices):
     """The resulting level of a social stability risk assessment (高/中/低)."""
@@ -242,9 +248,7 @@ class StabilityAssessment(models.Model):
     reasonableness_note = models.TextField(_("reasonableness: findings"), blank=True)
     feasibility = models.PositiveSmallIntegerField(_("feasibility"), null=True, blank=True)
     feasibility_note = models.TextField(_("feasibility: findings"), blank=True)
-    controllability = models.PositiveSmallIntegerField(
-        _("controllability"), null=True, blank=True
-    )
+    controllability = models.PositiveSmallIntegerField(_("controllability"), null=True, blank=True)
     controllability_note = models.TextField(_("controllability: findings"), blank=True)
     # Public consultation input: a summary and the items (source, count, position, text).
     consultation_summary = models.TextField(_("public consultation"), blank=True)
