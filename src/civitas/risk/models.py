@@ -256,6 +256,12 @@ class StabilityAssessment(models.Model):
     level = models.CharField(
         _("resulting level"), max_length=6, choices=StabilityLevel.choices, blank=True
     )
+    # The level the stated rule gives; ``level`` differs from it only when the assessor set
+    # another level, and then ``level_reason`` says why.
+    computed_level = models.CharField(
+        _("level by the rule"), max_length=6, choices=StabilityLevel.choices, blank=True
+    )
+    level_reason = models.TextField(_("reason for another level"), blank=True)
     measures = models.TextField(_("measures"), blank=True)
     state = models.CharField(_("state"), max_length=5, choices=State.choices, default=State.DRAFT)
     risk = models.ForeignKey(
@@ -270,6 +276,17 @@ class StabilityAssessment(models.Model):
     created_at = models.DateTimeField(_("created"), default=clock.now)
     finalised_by = models.CharField(_("put on record by"), max_length=120, blank=True)
     finalised_at = models.DateTimeField(_("put on record"), null=True, blank=True)
+    updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    # A record on file is never changed: redoing it starts a new draft that supersedes it.
+    revision = models.PositiveSmallIntegerField(_("revision"), default=1)
+    supersedes = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="revisions",
+        verbose_name=_("supersedes"),
+    )
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -279,3 +296,25 @@ class StabilityAssessment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.title}"
+
+
+class StabilityAppeal(models.Model):
+    """An appeal that concerns the assessed project, attached by its ticket."""
+
+    assessment = models.ForeignKey(
+        StabilityAssessment, on_delete=models.CASCADE, related_name="appeal_links"
+    )
+    appeal = models.ForeignKey(Appeal, on_delete=models.PROTECT, related_name="+")
+    added_by = models.CharField(_("added by"), max_length=120)
+    added_at = models.DateTimeField(_("added"), default=clock.now)
+
+    class Meta:
+        ordering = ["added_at", "pk"]
+        verbose_name = _("appeal concerning an assessment")
+        verbose_name_plural = _("appeals concerning assessments")
+        constraints = [
+            models.UniqueConstraint(fields=["assessment", "appeal"], name="uniq_stability_appeal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.assessment_id} {self.appeal_id}"
