@@ -103,6 +103,14 @@ class Alert(models.Model):
             models.Index(fields=["city", "key"], name="risk_alert_city_key"),
             models.Index(fields=["city", "status", "detected_on"], name="risk_alert_open"),
         ]
+        constraints = [
+            # One open alert per key: two workers recording one finding make one alert.
+            models.UniqueConstraint(
+                fields=["city", "key"],
+                condition=models.Q(status__in=["new", "acknowledged", "snoozed"]),
+                name="uniq_open_alert_key",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.category} {self.detected_on}"
