@@ -1,0 +1,269 @@
+"""``civitas risk scan|evaluate``: the early-warning detectors over a file of requests.
+
+``scan`` replays a CSV file day by day as the live system would and prints each alert as one
+JSON line; ``evaluate`` plants synthetic clusters (and bursts) into the same real background
+and prints sensitivity, detection delay and false alarms as one JSON object. Progress and
+the reading summary go to stderr. Each subcommand is a ``(add_arguments, run)`` pair in
+``SUBCOMMANDS``; adding one is adding an entry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2015-08-01") from None
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--input", required=True, help="CSV file of requests (gzip or plain)")
+    p.add_argument("--from", dest="start", required=True, type=_day, help="first day (YYYY-MM-DD)")
+    p.add_argument("--to", dest="end", required=True, type=_day, help="last day (YYYY-MM-DD)")
+    p.add_argument("--replicas", type=int, default=999, help="Monte Carlo replicas (999)")
+    p.add_argument("--seed", type=int, default=20150101)
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="report space-time clusters with p at most this (default 1e-4: a recurrence "
+        "interval of 10,000 days per matter)",
+    )
+    p.add_argument(
+        "--detectors",
+        default="cluster,burst,surge",
+        help="comma-separated: cluster, burst, surge (default all that are installed)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _scan_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    _common(p)
+    p.add_argument("--clusters", type=int, default=50, help="clusters to plant (50)")
+    p.add_argument("--size", type=int, default=8, help="reports per cluster (8)")
+    p.add_argument("--radius", type=float, default=400.0, help="cluster radius in metres (400)")
+    p.add_argument("--days", type=int, default=3, help="days a cluster lasts (3)")
+    p.add_argument("--within", type=int, default=2, help="detected by start + this many days")
+    p.add_argument("--bursts", type=int, default=None, help="bursts to plant (as --clusters)")
+    p.add_argument(
+        "--per-run",
+        type=int,
+        default=10,
+        help="clusters planted in one replay (more runs with fewer keep them from touching)",
+    )
+
+
+class Command(BaseCommand):
+    help = "Early-warning detectors over a CSV file of requests: scan, evaluate."
+
+    SUBCOMMANDS: dict[str, tuple[Callable[[argparse.ArgumentParser], None], str, str]] = {
+        "scan": (
+            _scan_args,
+            "run the detectors day by day and print alerts as JSON lines",
+            "civitas.risk.management.commands.risk.run_scan",
+        ),
+        "evaluate": (
+            _evaluate_args,
+            "plant clusters into real data and measure detection",
+            "civitas.risk.management.commands.risk.run_evaluate",
+        ),
+    }
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        sub = parser.add_subparsers(dest="what", required=True)
+        for name, (add, text, _) in self.SUBCOMMANDS.items():
+            add(sub.add_parser(name, help=text, description=text))
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        from django.utils.module_loading import import_string
+
+        from civitas.risk.scan.csvinput import CsvInputError
+
+        what = options["what"]
+        runner = import_string(self.SUBCOMMANDS[what][2])
+        try:
+            runner(options, self.stdout)
+        except (CsvInputError, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+
+
+def _load(options: dict[str, Any]) -> tuple[Any, int, int]:
+    from civitas.risk.scan.csvinput import read_events
+
+    if options["end"] < options["start"]:
+        raise ValueError(f"--to {options['end']} is before --from {options['start']}")
+    events = read_events(options["input"], report=sys.stderr)
+    if len(events) == 0:
+        raise ValueError(f"{options['input']}: no usable rows")
+    first, last = events.day_of(options["start"]), events.day_of(options["end"])
+    if first < 0 or first > int(events.day.max()):
+        span = f"{events.date_of(0)} .. {events.date_of(int(events.day.max()))}"
+        raise ValueError(
+            f"--from {options['start']} is outside the file's days ({span}); "
+            "give a period the file covers"
+        )
+    return events, first, last
+
+
+def _detectors(options: dict[str, Any]) -> list[Any]:
+    from civitas.risk.scan.engine import default_detectors
+
+    kinds = [k.strip() for k in options["detectors"].split(",") if k.strip()]
+    unknown = set(kinds) - {"cluster", "burst", "surge"}
+    if unknown:
+        raise ValueError(
+            f"unknown detector(s) {', '.join(sorted(unknown))}; use cluster, burst, surge"
+        )
+    dets = default_detectors(
+        replicas=options["replicas"], seed=options["seed"], alpha=options["alpha"], kinds=kinds
+    )
+    present = {d.kind for d in dets}
+    missing = [k for k in kinds if k not in present]
+    if missing:
+        print(f"not installed, skipped: {', '.join(missing)}", file=sys.stderr)
+    return dets
+
+
+def _progress(options: dict[str, Any], total: int, label: str) -> tuple[Any, Callable[[int], None]]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, desc=label, unit="day", file=sys.stderr, disable=options["quiet"])
+    return bar, lambda _day: bar.update(1)
+
+
+def run_scan(options: dict[str, Any], out: Any) -> None:
+    from civitas.risk.scan.engine import Engine
+
+    events, first, last = _load(options)
+    engine = Engine(_detectors(options))
+    bar, tick = _progress(options, last - first + 1, "scan")
+    try:
+        for found in engine.run(events, first, last, tick):
+            out.write(json.dumps(found.as_json(events), ensure_ascii=False))
+            out.flush()
+    finally:
+        bar.close()
+
+
+def run_evaluate(options: dict[str, Any], out: Any) -> None:
+    import numpy as np
+
+    from civitas.risk.scan.evaluate import inject_clusters, run_period
+
+    events, first, last = _load(options)
+    days = last - first + 1
+    rng = np.random.default_rng(options["seed"])
+    result: dict[str, Any] = {
+        "input": str(options["input"]),
+        "from": options["start"].isoformat(),
+        "to": options["end"].isoformat(),
+        "replicas": options["replicas"],
+        "alpha": options["alpha"],
+        "within_days": options["within"],
+    }
+    bar, tick = _progress(options, days, "clean")
+    clean = run_period(events, _detectors(options), first, last, tick)
+    bar.close()
+    months = days / 30.0
+    by_kind: dict[str, int] = {}
+    for f in clean:
+        by_kind[f.kind] = by_kind.get(f.kind, 0) + 1
+    result["false_alarms"] = {
+        k: {"alerts": n, "per_month": round(n / months, 2)} for k, n in sorted(by_kind.items())
+    }
+    result["false_alarms"].setdefault("cluster", {"alerts": 0, "per_month": 0.0})
+    # Clusters go in over several replays so that planted clusters do not merge.
+    per_run = max(1, options["per_run"])
+    runs = math.ceil(options["clusters"] / per_run) if options["clusters"] > 0 else 0
+    n_bursts = options["clusters"] if options["bursts"] is None else options["bursts"]
+    bursts_per_run = math.ceil(n_bursts / runs) if runs else 0
+    planted_c: list[Any] = []
+    planted_b: list[Any] = []
+    found_c: list[Any] = []
+    found_b: list[Any] = []
+    left = options["clusters"]
+    left_b = n_bursts
+    has_bursts = _inject_bursts() is not None
+    for r in range(runs):
+        k = min(per_run, left)
+        left -= k
+        ev, planted = inject_clusters(
+            events,
+            rng,
+            k,
+            first=first,
+            last=last,
+            size=options["size"],
+            radius_m=options["radius"],
+            days=options["days"],
+        )
+        pb: list[Any] = []
+        if has_bursts and left_b > 0:
+            kb = min(bursts_per_run, left_b)
+            ev, pb = _plant_bursts(ev, rng, kb, first, last)
+            left_b -= len(pb)
+        bar, tick = _progress(options, days, f"planted {r + 1}/{runs}")
+        found = run_period(ev, _detectors(options), first, last, tick)
+        bar.close()
+        planted_c += planted
+        planted_b += pb
+        found_c.append((planted, found))
+        found_b.append((pb, found))
+    result["clusters"] = _score(found_c, "cluster", options["within"])
+    result["clusters"].update(
+        size=options["size"], radius_m=options["radius"], days=options["days"]
+    )
+    if has_bursts:
+        result["bursts"] = _score(found_b, "burst", 1)
+    else:
+        result["bursts"] = None
+    out.write(json.dumps(result, ensure_ascii=False, sort_keys=True))
+
+
+def _score(pairs: list[Any], kind: str, within: int) -> dict[str, Any]:
+    from civitas.risk.scan.evaluate import Score, match
+
+    total = Score(0, 0, [])
+    for planted, found in pairs:
+        s = match(planted, found, kind, within)
+        total = Score(
+            total.planted + s.planted, total.detected + s.detected, total.delays + s.delays
+        )
+    return total.as_dict()
+
+
+def _inject_bursts() -> Callable[..., Any] | None:
+    try:
+        from civitas.risk.scan import bursts
+    except ImportError:
+        return None
+    fn: Callable[..., Any] | None = getattr(bursts, "inject_bursts", None)
+    return fn
+
+
+def _plant_bursts(events: Any, rng: Any, n: int, first: int, last: int) -> tuple[Any, list[Any]]:
+    """Bursts inside the period: ``inject_bursts`` places them anywhere in the stream, so
+    plant more and keep (and count) those that start in the period; the others stay in the
+    background as real-looking history."""
+    inject = _inject_bursts()
+    assert inject is not None
+    total_days = int(events.day.max()) + 1
+    share = max(1e-3, (last - first + 1) / max(1, total_days - 28))
+    ev, planted = inject(events, rng, math.ceil(n / share * 1.2) + 1)
+    inside = [p for p in planted if first <= p.start <= last][:n]
+    return ev, inside
