@@ -228,6 +228,7 @@ CIVITAS_TRIAGE_STEPS = [
     "civitas.understanding.classifier.classify_step",
     "civitas.appeals.triage.urgency_step",
     "civitas.understanding.duplicates.duplicate_step",
+    "civitas.risk.harm.harm_step",
 ]
 # The router: history when sure, else the responsibility list (civitas.dispatch.routing.route).
 CIVITAS_ROUTER = "civitas.understanding.routing.route"

@@ -12,3 +12,17 @@ class RiskConfig(AppConfig):
         from civitas.risk import access_rules
 
         access_rules.register()
+
+        # Imminent harm: harm_step (a triage step) flags the appeal; once it has its key, this
+        # receiver stores the alert in the intake's own transaction.
+        from django.db.models.signals import post_save
+
+        from civitas.appeals.models import Appeal
+        from civitas.risk import harm
+
+        post_save.connect(harm.on_appeal_saved, sender=Appeal, dispatch_uid="risk.harm_alert")
+
+        from civitas.kit import scheduler
+
+        scheduler.register("risk.scan_daily", 86400, "civitas.risk.tasks.scan_daily")
+        scheduler.register("risk.scan_recent", 900, "civitas.risk.tasks.scan_recent")
