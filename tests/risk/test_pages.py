@@ -1,0 +1,195 @@
+"""The alert and risk register pages through Django's test client: both languages, who sees
+what, forms that act, and no resident's personal data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from civitas.risk import services
+from civitas.risk.models import AlertStatus, Level, RiskItem
+from tests.risk import register_setup
+from tests.risk.register_setup import (
+    RESIDENT_ADDRESS,
+    RESIDENT_NAME,
+    RESIDENT_PHONE,
+    cluster,
+    later,
+)
+
+pytestmark = pytest.mark.django_db
+reg_city = register_setup.reg_city
+
+
+def _client(user: Any, lang: str = "en") -> Client:
+    c = Client(HTTP_ACCEPT_LANGUAGE=lang)
+    c.force_login(user)
+    return c
+
+
+def _risk(c: dict[str, Any], **over: Any) -> RiskItem:
+    data = services.RiskIn(
+        title="Lifts failing",
+        level=over.pop("level", Level.YELLOW),
+        owner_unit=c["T-D1-housing"],
+        deadline=later(7),
+        measures="Inspect every lift",
+        jurisdiction=over.pop("jurisdiction", c["T-D1-S1"]),
+    )
+    return services.create_risk(actor=c["analyst"], city="T", data=data)
+
+
+def test_alert_pages_say_why_and_hide_personal_data(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c)
+    client = _client(c["analyst"])
+    listing = client.get(reverse("risk-alerts"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert reverse("risk-alert", args=[a.pk]) in body and "Space-time cluster" in body
+    page = client.get(reverse("risk-alert", args=[a.pk]))
+    html = page.content.decode()
+    assert page.status_code == 200
+    assert "Why it fired" in html
+    assert "4 appeals of “Lift out of service”" in html and "within 400 m" in html
+    assert "1.5 were expected" in html and "p = 0.0010" in html
+    assert "log-likelihood ratio" in html and "12.4" in html
+    tickets = list(a.links.values_list("appeal__ticket", flat=True))
+    assert len(tickets) == 4 and all(t in html for t in tickets)
+    for secret in (RESIDENT_NAME, RESIDENT_PHONE, RESIDENT_ADDRESS):
+        assert secret not in html
+    data = client.get(reverse("risk-alert-map", args=[a.pk])).json()
+    assert {p["ticket"] for p in data["points"]} == set(tickets)
+    assert data["centre"] == {"lat": 0.5, "lon": 0.5, "radius_m": 400.0}
+    assert {f["properties"]["name"] for f in data["geo"]["features"]} == {"T", "T-D1", "T-D2"}
+    assert RESIDENT_NAME not in str(data) and RESIDENT_PHONE not in str(data)
+
+
+def test_chinese_pages(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c)
+    risk = _risk(c, level=Level.ORANGE)
+    client = _client(c["analyst"], "zh-hans")
+    html = client.get(reverse("risk-alert", args=[a.pk])).content.decode()
+    assert 'lang="zh-hans"' in html
+    assert "预警" in html and "触发原因" in html
+    register = client.get(reverse("risk-risks")).content.decode()
+    assert "风险台账" in register and "橙色" in register
+    detail = client.get(reverse("risk-risk", args=[risk.code])).content.decode()
+    assert "处置措施" in detail and "时间线" in detail
+
+
+def test_register_shows_level_words_with_colours_and_overdue(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    red = _risk(c, level=Level.RED)
+    blue = _risk(c, level=Level.BLUE)
+    html = _client(c["analyst"]).get(reverse("risk-risks")).content.decode()
+    assert 'class="level level-red" data-level="red">Red (major)<' in html
+    assert 'class="level level-blue" data-level="blue">Blue (general)<' in html
+    assert html.index(red.code) < html.index(blue.code)  # the most serious first
+    from datetime import timedelta
+
+    from civitas.kit import clock
+
+    with clock.frozen(clock.now() + timedelta(days=2)):
+        overdue = _client(c["analyst"]).get(reverse("risk-risks") + "?review_overdue=1")
+    body = overdue.content.decode()
+    assert red.code in body and blue.code not in body and "review overdue" in body
+
+
+def test_who_may_see_and_act(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c)
+    risk = _risk(c)
+    for who in ("handler", "resident"):
+        client = _client(c[who])
+        assert client.get(reverse("risk-alerts")).status_code == 403
+        assert client.get(reverse("risk-risk", args=[risk.code])).status_code == 403
+    auditor = _client(c["auditor"])
+    page = auditor.get(reverse("risk-alert", args=[a.pk])).content.decode()
+    assert "Why it fired" in page and 'id="alert-actions"' not in page
+    assert (
+        'id="risk-actions"'
+        not in auditor.get(reverse("risk-risk", args=[risk.code])).content.decode()
+    )
+    refused = auditor.post(
+        reverse("risk-alert-act", args=[a.pk, "dismiss"]), {"reason": "x"}, follow=True
+    )
+    assert "You may not take this action." in refused.content.decode()
+    a.refresh_from_db()
+    assert a.status == AlertStatus.NEW
+    assert (
+        _client(c["analyst"])
+        .get(reverse("risk-alert", args=[a.pk]))
+        .content.decode()
+        .count('id="alert-actions"')
+        == 1
+    )
+    # The nav shows the register only to readers.
+    assert reverse("risk-risks") in _client(c["auditor"]).get(reverse("home")).content.decode()
+    assert reverse("risk-risks") not in _client(c["handler"]).get(reverse("home")).content.decode()
+
+
+def test_forms_promote_then_act_on_the_risk(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c)
+    client = _client(c["analyst"])
+    done = client.post(
+        reverse("risk-alert-act", args=[a.pk, "promote"]),
+        {
+            "status": "new",
+            "title": "Lifts failing in Elm 11",
+            "level": "yellow",
+            "owner_unit": c["T-D1-housing"].code,
+            "measures": "Inspect",
+            "deadline": later(5).strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    risk = RiskItem.objects.get()
+    assert done.status_code == 302 and done["Location"] == reverse("risk-risk", args=[risk.code])
+    act = reverse("risk-risk-act", args=[risk.code, "review"])
+    client.post(act, {"version": risk.version, "note": "checked the lifts"})
+    stale = client.post(act, {"version": risk.version, "note": "again"}, follow=True)
+    assert "Someone else acted first" in stale.content.decode()
+    risk.refresh_from_db()
+    spread = client.post(
+        reverse("risk-risk-act", args=[risk.code, "spread"]),
+        {"version": risk.version, "district": "T-D2", "note": "same contractor"},
+        follow=True,
+    )
+    html = spread.content.decode()
+    assert "The spread is recorded." in html
+    assert 'data-level="orange">Orange (serious)' in html
+    for step in ("Opened", "Alert joined", "Reviewed", "Spread to another district", "Escalated"):
+        assert step in html, step
+    empty = client.post(
+        reverse("risk-risk-act", args=[risk.code, "close"]),
+        {"version": risk.version + 2, "outcome": "resolved", "note": ""},
+        follow=True,
+    )
+    assert "say in words how the risk ended" in empty.content.decode()
+
+
+def test_open_a_risk_directly(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    client = _client(c["analyst"])
+    assert client.get(reverse("risk-new")).status_code == 200
+    bad = client.post(reverse("risk-new"), {"city": "T", "title": "", "level": "blue"})
+    assert bad.status_code == 422 and "give the risk a title" in bad.content.decode()
+    ok = client.post(
+        reverse("risk-new"),
+        {
+            "city": "T",
+            "title": "Festival crowds",
+            "level": "blue",
+            "jurisdiction": "T-D2",
+            "owner_unit": c["T-D2-CENTRE".replace("-CENTRE", "-centre")].code,
+            "deadline": later(3).date().isoformat(),
+        },
+    )
+    risk = RiskItem.objects.get(title="Festival crowds")
+    assert ok["Location"] == reverse("risk-risk", args=[risk.code]) and risk.districts == ["T-D2"]
+    assert _client(c["auditor"]).get(reverse("risk-new")).status_code == 403
