@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from fractions import Fraction
 from typing import Any
 
@@ -931,3 +931,55 @@ def link_risk(
         before = _snapshot(locked)
         locked.risk = risk
         return _save(actor, locked, "risk", before)
+
+
+def open_risk(
+    actor: Any,
+    a: StabilityAssessment,
+    *,
+    version: int | None,
+    level: str,
+    owner_unit: Unit,
+    deadline: datetime,
+) -> StabilityAssessment:
+    """Open a risk in the register for a medium or high assessment and follow it there. The
+    risk takes the project's title, area and measures; the register's own rules apply."""
+    from civitas.risk import services as register
+
+    with transaction.atomic():
+        locked = _locked(a, version)
+        _require_manage(actor, locked.jurisdiction_path, locked.decision_unit_id)
+        if locked.level not in (StabilityLevel.HIGH, StabilityLevel.MEDIUM):
+            raise Conflict(
+                _("Only a medium or high assessment is followed in the risk register."),
+                code="assessment_low",
+            )
+        if locked.risk_id is not None:
+            raise Conflict(
+                _("%(code)s is already followed as risk %(risk)s.")
+                % {"code": locked.code, "risk": locked.risk.code if locked.risk else ""},
+                code="assessment_has_risk",
+            )
+        risk = register.create_risk(
+            actor=actor,
+            city=locked.city,
+            data=register.RiskIn(
+                title=locked.title,
+                level=level,
+                owner_unit=owner_unit,
+                deadline=deadline,
+                measures=locked.measures,
+                description=_(
+                    "From social stability risk assessment %(code)s: level %(level)s, %(decision)s."
+                )
+                % {
+                    "code": locked.code,
+                    "level": str(SHORT_LEVELS[StabilityLevel(locked.level)]).lower(),
+                    "decision": decision_for(locked.level).lower(),
+                },
+                jurisdiction=locked.jurisdiction,
+            ),
+        )
+        before = _snapshot(locked)
+        locked.risk = risk
+        return _save(actor, locked, "risk", before, extra={"opened": risk.code})
