@@ -291,3 +291,17 @@ class TestChinese:
             f"/risk/stability/{a.code}/record/", {"version": fresh(a).version}, follow=True
         )
         assert "尚不能备案" in text(refused)
+
+
+def test_the_admin_shows_assessments_read_only(ssa_city: dict[str, Any]) -> None:
+    from tests.factories import UserFactory
+
+    c = ssa_city
+    a = draft(c)
+    boss = UserFactory(username="root", is_staff=True, is_superuser=True)
+    web = client_for(boss)
+    listing = web.get("/admin/risk/stabilityassessment/")
+    assert listing.status_code == 200 and a.code in text(listing)
+    assert web.get("/admin/risk/stabilityassessment/add/").status_code == 403
+    shown = web.get(f"/admin/risk/stabilityassessment/{a.pk}/change/")
+    assert shown.status_code == 200 and 'name="title"' not in text(shown)

@@ -9,7 +9,7 @@ class RiskConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from civitas.risk import access_rules
+        from civitas.risk import access_rules, admin_stability  # noqa: F401 (registers admin)
 
         access_rules.register()
 
