@@ -59,3 +59,7 @@ def validation_error(request: HttpRequest, exc: ValidationError) -> HttpResponse
 from civitas.assessment.api import router as assessment_router  # noqa: E402
 
 api.add_router("/", assessment_router, tags=["assessment"])
+
+from civitas.risk.api import router as risk_router  # noqa: E402
+
+api.add_router("/", risk_router, tags=["risk"])
