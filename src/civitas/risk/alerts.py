@@ -298,7 +298,7 @@ def _link(alert: Alert, appeal_ids: list[int]) -> list[int]:
 
 
 def _update(alert: Alert, spec: Spec, now: Any) -> Alert:
-    before = alert.status
+    before, last_end = alert.status, alert.end
     alert.times_seen += 1
     alert.start = min(alert.start, spec.start)
     alert.end = max(alert.end, spec.end)
@@ -319,7 +319,7 @@ def _update(alert: Alert, spec: Spec, now: Any) -> Alert:
         alert.status, alert.snoozed_until = AlertStatus.NEW, None
         reason = "found again after the snooze ended"
     elif (
-        alert.status == AlertStatus.ACKNOWLEDGED and (spec.start - alert.end).days > reawaken_days()
+        alert.status == AlertStatus.ACKNOWLEDGED and (spec.start - last_end).days > reawaken_days()
     ):
         reason = "found again after a quiet gap"
         alert.status = AlertStatus.NEW
