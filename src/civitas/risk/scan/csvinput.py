@@ -103,10 +103,12 @@ def _coordinate(text: str) -> float:
 def read_events(
     path: str | Path,
     *,
-    report: TextIO | None = sys.stderr,
+    report: TextIO | None = None,
+    quiet: bool = False,
     projection: Projection | None = None,
 ) -> Events:
-    """Read the file; print a one-line summary of what was kept and skipped to ``report``."""
+    """Read the file; print a one-line summary of what was kept and skipped to ``report``
+    (standard error by default; nothing when ``quiet``)."""
     path = Path(path)
     summary = ReadSummary()
     cache: dict[str, int] = {}
@@ -194,8 +196,8 @@ def read_events(
         except csv.Error as exc:
             raise CsvInputError(f"{path}, line {reader.line_num}: broken CSV ({exc}).") from None
     summary.kept = len(ordinals)
-    if report is not None:
-        print(summary.describe(str(path)), file=report)
+    if not quiet:
+        print(summary.describe(str(path)), file=report or sys.stderr)
     return _build(
         ordinals,
         hours,

@@ -64,9 +64,9 @@ def collapse(events: Events, config: ScanConfig) -> np.ndarray:
     tree jobs in 250 m in two days, all "Employee Generated"), which is not residents'
     demand. Without it, staff and field crews still enter work in batches: tens of
     identical reports of one type at one point within an hour. Those are one piece of work,
-    not a cluster of appeals, so a staff row at the same point and of the same type as an earlier staff row less than
-    ``collapse_staff_hours`` before it is dropped. With ``distinct_points_per_day``, repeated
-    reports of one type at one exact point on one day (callers about the same street light)
+    not a cluster of appeals, so a staff row at the same point and of the same type as an
+    earlier staff row less than ``collapse_staff_hours`` before it is dropped. With
+    ``distinct_points_per_day``, repeated reports of one type at one exact point on one day (callers about the same street light)
     count once too: a space-time cluster is many places, a pile at one point is a burst or a
     duplicate, which the burst detector and duplicate handling look at.
     """
