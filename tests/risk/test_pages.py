@@ -193,3 +193,17 @@ def test_open_a_risk_directly(reg_city: dict[str, Any]) -> None:
     risk = RiskItem.objects.get(title="Festival crowds")
     assert ok["Location"] == reverse("risk-risk", args=[risk.code]) and risk.districts == ["T-D2"]
     assert _client(c["auditor"]).get(reverse("risk-new")).status_code == 403
+
+
+def test_admin_shows_alerts_and_risks_read_only(reg_city: dict[str, Any]) -> None:
+    from civitas.org.models import User
+
+    c = reg_city
+    a = cluster(c)
+    risk = _risk(c)
+    boss = User.objects.create_superuser("boss", password="correct horse battery staple")
+    client = _client(boss)
+    assert str(a.pk) in client.get("/admin/risk/alert/").content.decode()
+    page = client.get(f"/admin/risk/riskitem/{risk.pk}/change/")
+    assert page.status_code == 200 and risk.code in page.content.decode()
+    assert client.get("/admin/risk/riskitem/add/").status_code == 403
