@@ -220,9 +220,10 @@ def rule_reasons(a: StabilityAssessment) -> list[str]:
     if limit is None:
         return [
             _(
-                "Every dimension scores 4 or more and less than 10% of the counted positions "
-                "are against."
+                "Every dimension scores %(score)d or more and less than %(share)d%% of the "
+                "counted positions are against."
             )
+            % {"score": MEDIUM_MAX_SCORE + 1, "share": int(MEDIUM_OPPOSITION * 100)}
         ]
     max_score, min_share = limit
     for d in DIMENSIONS:

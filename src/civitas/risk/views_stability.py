@@ -178,13 +178,29 @@ def edit(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def _rule_text() -> list[str]:
+    limits = {
+        "high": stability.HIGH_MAX_SCORE,
+        "medium": stability.MEDIUM_MAX_SCORE,
+        "low": stability.MEDIUM_MAX_SCORE + 1,
+        "high_share": int(stability.HIGH_OPPOSITION * 100),
+        "medium_share": int(stability.MEDIUM_OPPOSITION * 100),
+    }
     return [
         _(
-            "High: any dimension scores 2 or less, or 30% or more of the counted positions in "
-            "the consultation are against."
-        ),
-        _("Medium: otherwise, any dimension scores 3 or less, or 10% or more are against."),
-        _("Low: every dimension scores 4 or more and less than 10% are against."),
+            "High: any dimension scores %(high)d or less, or %(high_share)d%% or more of the "
+            "counted positions in the consultation are against."
+        )
+        % limits,
+        _(
+            "Medium: otherwise, any dimension scores %(medium)d or less, or %(medium_share)d%% "
+            "or more are against."
+        )
+        % limits,
+        _(
+            "Low: every dimension scores %(low)d or more and less than %(medium_share)d%% are "
+            "against."
+        )
+        % limits,
     ]
 
 
