@@ -62,13 +62,13 @@ def collapse(events: Events, config: ScanConfig) -> np.ndarray:
     With ``residents_only`` (the default) staff and field crews' entries are left out: in
     Boston's data nearly every strong cluster of them is a crew logging a street's work (27
     tree jobs in 250 m in two days, all "Employee Generated"), which is not residents'
-    demand. Without it, staff and field crews still enter work in batches: tens of
-    identical reports of one type at one point within an hour. Those are one piece of work,
-    not a cluster of appeals, so a staff row at the same point and of the same type as an
-    earlier staff row less than ``collapse_staff_hours`` before it is dropped. With
-    ``distinct_points_per_day``, repeated reports of one type at one exact point on one day (callers about the same street light)
-    count once too: a space-time cluster is many places, a pile at one point is a burst or a
-    duplicate, which the burst detector and duplicate handling look at.
+    demand. Without it, staff batches are still merged: tens of identical reports of one
+    type at one point within an hour are one piece of work, not a cluster of appeals, so a
+    staff row at the same point and of the same type as an earlier staff row less than
+    ``collapse_staff_hours`` before it is dropped. With ``distinct_points_per_day``,
+    repeated reports of one type at one exact point on one day (callers about the same
+    street light) count once: a space-time cluster is many places; a pile at one point is
+    a burst or a duplicate, which the burst detector and duplicate handling look at.
     """
     keep = events.located.copy()
     if config.residents_only:
@@ -315,13 +315,13 @@ class SpaceTimePermutationScan:
         all_max = np.concatenate(maxima)
         if exceed == 0:
             out.gumbel_p = gumbel_p(out.llr, all_max)
-            out.p_value = min(out.p_value, out.gumbel_p)
+            if out.gumbel_p is not None:
+                out.p_value = min(out.p_value, out.gumbel_p)
         for cl in out.clusters:
             g = int((all_max >= cl["llr"] - 1e-9).sum())
             p = (g + 1) / (done + 1) if done >= cfg.replicas or g < cfg.stop_after else g / done
-            if g == 0:
-                p = min(p, gumbel_p(cl["llr"], all_max))
-            cl["p_value"] = p
+            tail = gumbel_p(cl["llr"], all_max) if g == 0 else None
+            cl["p_value"] = p if tail is None else min(p, tail)
         return out
 
     def _candidates(
@@ -395,14 +395,25 @@ def _draw(rng: np.random.Generator, n: int, m: int, b: int) -> np.ndarray:
     return np.take_along_axis(part, np.argsort(sub, axis=1), axis=1)
 
 
-def gumbel_p(value: float, maxima: np.ndarray) -> float:
-    """Upper tail of a Gumbel distribution fitted to the replicas' maxima by moments."""
-    sd = float(np.std(maxima))
-    if maxima.size < 2 or sd <= 0:
-        return 0.0 if value > float(np.max(maxima, initial=0.0)) else 1.0
+GUMBEL_MIN_FIT = 20  # fewer replicas with any candidate cylinder: no tail fit
+
+
+def gumbel_p(value: float, maxima: np.ndarray) -> float | None:
+    """Upper tail of the replicas' maximum score, from a Gumbel fit (by moments).
+
+    In a small category most replicas have no cylinder with ``min_observed`` cases at all
+    (maximum 0), which a single Gumbel cannot fit; so the fit is to the replicas that have
+    one, times their share. ``None`` when too few have one to fit."""
+    pos = maxima[maxima > 0]
+    if pos.size < GUMBEL_MIN_FIT:
+        return None
+    sd = float(np.std(pos))
+    if sd <= 0:
+        return None
     beta = sd * math.sqrt(6.0) / math.pi
-    loc = float(np.mean(maxima)) - EULER_GAMMA * beta
-    return float(-math.expm1(-math.exp(-(value - loc) / beta)))
+    loc = float(np.mean(pos)) - EULER_GAMMA * beta
+    tail = -math.expm1(-math.exp(-(value - loc) / beta))
+    return float(pos.size / maxima.size * tail)
 
 
 class ClusterDetector(Detector):
