@@ -79,7 +79,7 @@ def test_chinese_pages(reg_city: dict[str, Any]) -> None:
     register = client.get(reverse("risk-risks")).content.decode()
     assert "风险台账" in register and "橙色" in register
     detail = client.get(reverse("risk-risk", args=[risk.code])).content.decode()
-    assert "处置措施" in detail and "时间线" in detail
+    assert "防范化解措施" in detail and "办理过程" in detail and "风险处置" in detail
 
 
 def test_register_shows_level_words_with_colours_and_overdue(reg_city: dict[str, Any]) -> None:
