@@ -81,6 +81,12 @@
     };
   }
 
+  function withMetric(href, metric) {
+    var u = new URL(href, window.location.href);
+    u.searchParams.set("show", metric);
+    return u.search;
+  }
+
   function choose(state, chart, metric, links) {
     state.metric = metric;
     chart.setOption(option(state), { replaceMerge: ["series", "visualMap"] });
@@ -91,6 +97,11 @@
     var url = new URL(window.location.href);
     url.searchParams.set("show", metric);
     window.history.replaceState(null, "", url.toString());
+    // Links to other areas keep the chosen colouring.
+    document.querySelectorAll(".command a[href^='?area=']").forEach(function (a) {
+      if (!a.dataset.metric) { a.setAttribute("href", withMetric(a.getAttribute("href"), metric)); }
+    });
+    state.places.forEach(function (p) { p.href = withMetric(p.href, metric); });
     chart.getDom().dataset.metric = metric;
   }
 
