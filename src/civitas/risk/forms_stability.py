@@ -152,7 +152,9 @@ class AssessmentForm(forms.Form):
 class ConsultationForm(forms.Form):
     source = forms.ChoiceField(label=_("Source"), choices=stability.Source.choices)
     held_on = forms.DateField(
-        label=_("Date"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+        label=_("Date"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
     participants = forms.IntegerField(
         label=_("Participants"), min_value=1, max_value=stability.MAX_COUNT
@@ -201,7 +203,9 @@ RISK_LEVEL_FOR = {StabilityLevel.HIGH: Level.ORANGE, StabilityLevel.MEDIUM: Leve
 class OpenRiskForm(forms.Form):
     level = forms.ChoiceField(label=_("Risk level"), choices=Level.choices)
     owner_unit = UnitChoice(queryset=Unit.objects.none(), label=_("Owner unit"))
-    deadline = forms.DateField(label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}))
+    deadline = forms.DateField(
+        label=_("Deadline"), widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+    )
     version = forms.IntegerField(widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
