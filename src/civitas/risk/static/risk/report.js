@@ -18,8 +18,8 @@
       animation: false,
       color: data.colors && data.series.length === 1 ? data.colors : PALETTE,
       tooltip: { trigger: "axis", renderMode: "richText" },
-      legend: { data: data.series.map(function (s) { return s.name; }) },
-      grid: { left: 8, right: 24, top: 32, bottom: 8, containLabel: true },
+      legend: { top: 0, data: data.series.map(function (s) { return s.name; }) },
+      grid: { left: 8, right: 24, top: 36, bottom: 8, containLabel: true },
       xAxis: horizontal ? value : category,
       yAxis: horizontal ? category : value,
       series: data.series.map(function (s) {
