@@ -68,6 +68,7 @@ class TestList:
         web = client_for(c["analyst"])
         page = text(web.get("/risk/stability/"))
         assert low.code in page and high.code in page and other.code not in page
+        assert 'href="/risk/stability/" aria-current="page"' in page  # in the navigation
         page = text(web.get("/risk/stability/", {"level": "high"}))
         assert high.code in page and low.code not in page
         assert "Do not proceed as planned" in page
