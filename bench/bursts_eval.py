@@ -37,7 +37,14 @@ STAFF_SOURCES = {"Employee Generated", "City Worker App", "Maximo Integration"}
 CITY_HALL = (42.3594, -71.0587)
 
 
-def read_boston(path: Path) -> Events:
+def _area_name(column: str, value: str) -> str:
+    if column == "ward":  # written both as "Ward 5" and "05"
+        digits = "".join(ch for ch in value if ch.isdigit())
+        return f"Ward {int(digits)}" if digits else ""
+    return value.strip()
+
+
+def read_boston(path: Path, area_column: str | None = None) -> Events:
     opener = gzip.open if path.suffix == ".gz" else open
     recs = []
     with opener(path, "rt", newline="") as f:  # type: ignore[operator]
@@ -49,14 +56,17 @@ def read_boston(path: Path) -> Events:
                 lat = lon = float("nan")
             if abs(lat - CITY_HALL[0]) < 1e-4 and abs(lon - CITY_HALL[1]) < 1e-4:
                 lat = lon = float("nan")
+            area = _area_name(area_column, r[area_column]) if area_column else ""
             recs.append(
-                (when, r["TYPE"], lat, lon, r["Source"], r["Location"], r["CASE_ENQUIRY_ID"])
+                (when, r["TYPE"], lat, lon, r["Source"], r["Location"], r["CASE_ENQUIRY_ID"], area)
             )
     recs.sort(key=lambda z: z[0])
     day0 = recs[0][0].date()
     cats = sorted({z[1] for z in recs})
     sources = sorted({z[4] for z in recs})
     addresses: dict[str, int] = {}
+    areas = sorted({z[7] for z in recs if z[7]})
+    area_index = {name: i for i, name in enumerate(areas)}
     lat = np.array([z[2] for z in recs])
     lon = np.array([z[3] for z in recs])
     proj = Projection(float(np.nanmean(lat)), float(np.nanmean(lon)))
@@ -79,6 +89,10 @@ def read_boston(path: Path) -> Events:
         staff=np.array([z[4] in STAFF_SOURCES for z in recs]),
         reporter=np.full(len(recs), -1, dtype=np.int64),
         ids=np.array([int(z[6]) for z in recs], dtype=np.int64),
+        area=np.array([area_index.get(z[7], -1) for z in recs], dtype=np.int32)
+        if area_column
+        else None,
+        areas=areas,
         extra={
             "source": np.array([sources.index(z[4]) for z in recs], dtype=np.int32),
             "address": np.array(
