@@ -103,10 +103,16 @@ def store_alert(
 
 
 def cluster(
-    city: dict[str, Any], *, lat: float = 0.5, lon: float = 0.5, n: int = 4, key: str = "c1"
+    city: dict[str, Any],
+    *,
+    lat: float = 0.5,
+    lon: float = 0.5,
+    n: int = 4,
+    key: str = "c1",
+    step: float = 0.001,
 ) -> Alert:
     appeals = [
-        submit(city, f"The lift in building {i} is broken again", lat + i * 0.001, lon)
+        submit(city, f"The lift in building {i} is broken again", lat + i * step, lon + i * step)
         for i in range(n)
     ]
     return store_alert(city, appeals, lat=lat, lon=lon, key=key)

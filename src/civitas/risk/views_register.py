@@ -4,6 +4,7 @@ timeline, and the actions as plain forms (POST, then back to the page with a mes
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,7 +27,7 @@ from civitas.kit import clock
 from civitas.kit.errors import CivitasError, Forbidden, InvalidInput
 from civitas.matters.models import Matter
 from civitas.org import access
-from civitas.org.models import Unit
+from civitas.org.models import Unit, User
 from civitas.risk import selectors, services
 from civitas.risk.models import (
     Alert,
@@ -458,16 +459,9 @@ def risk(request: HttpRequest, code: str) -> HttpResponse:
     context: dict[str, Any] = {
         "r": r,
         "d": detail,
-        "events": [
-            {
-                "e": e,
-                "label": EVENT_WORDS.get(e.action, e.action),
-                "level_from": _level_label(e.from_level),
-                "level_to": _level_label(e.to_level),
-            }
-            for e in detail.events
-        ],
+        "events": _events(detail),
         "may_manage": may,
+        "opened_by": _people({r.created_by})[r.created_by],
         "overdue": services.deadline_overdue(r, now),
         "review_due": services.review_due(r),
         "review_overdue": services.review_overdue(r, now),
@@ -482,6 +476,33 @@ def risk(request: HttpRequest, code: str) -> HttpResponse:
         ]
         context["deadline_value"] = r.deadline.astimezone(zone).strftime("%Y-%m-%dT%H:%M")
     return render(request, "risk/risk.html", context)
+
+
+_USER_LABEL = re.compile(r"^user:(\d+):")
+
+
+def _people(labels: set[str]) -> dict[str, str]:
+    """Audit labels (``user:<id>:<username>``) to the names people know each other by."""
+    ids = {int(m.group(1)) for m in map(_USER_LABEL.match, labels) if m}
+    names = {u.audit_label(): str(u) for u in User.objects.filter(pk__in=ids)}
+    return {label: names.get(label, label) for label in labels}
+
+
+def _events(detail: selectors.RiskDetail) -> list[dict[str, Any]]:
+    who = _people({e.actor for e in detail.events})
+    codes = {str(e.data.get("district", "")) for e in detail.events} - {""}
+    places = {j.code: j.name for j in Jurisdiction.objects.filter(code__in=codes)}
+    return [
+        {
+            "e": e,
+            "label": EVENT_WORDS.get(e.action, e.action),
+            "level_from": _level_label(e.from_level),
+            "level_to": _level_label(e.to_level),
+            "who": who.get(e.actor, e.actor),
+            "district": places.get(str(e.data.get("district", "")), ""),
+        }
+        for e in detail.events
+    ]
 
 
 def _level_label(value: str) -> str:

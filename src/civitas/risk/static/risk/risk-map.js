@@ -22,25 +22,29 @@
       };
     });
     var points = (data.points || []).map(function (p) { return { name: p.ticket, value: [p.lon, p.lat] }; });
-    var series = [{
-      name: el.dataset.pointsLabel || "appeals",
-      type: "scatter",
-      coordinateSystem: "geo",
-      symbolSize: 9,
-      itemStyle: { color: "#c0392b", borderColor: "#ffffff", borderWidth: 1 },
-      data: points
-    }];
+    // The cluster's centre first, as a ring, so the appeals' dots are drawn over it.
+    var series = [];
     if (data.centre) {
       series.push({
         name: el.dataset.centreLabel || "centre",
         type: "scatter",
         coordinateSystem: "geo",
-        symbol: "diamond",
-        symbolSize: 14,
-        itemStyle: { color: "#1b2a3a" },
+        symbol: "emptyCircle",
+        symbolSize: 22,
+        z: 2,
+        itemStyle: { color: "#1b2a3a", borderWidth: 2 },
         data: [{ name: el.dataset.centreLabel || "centre", value: [data.centre.lon, data.centre.lat] }]
       });
     }
+    series.push({
+      name: el.dataset.pointsLabel || "appeals",
+      type: "scatter",
+      coordinateSystem: "geo",
+      symbolSize: 9,
+      z: 3,
+      itemStyle: { color: "#c0392b", borderColor: "#ffffff", borderWidth: 1 },
+      data: points
+    });
     var chart = window.echarts.init(el, null, { renderer: "canvas" });
     chart.setOption({
       animation: false,
