@@ -215,8 +215,8 @@ class BurstDetector:
             candidates, key=lambda z: (z[0], -z[1])
         ):
             units_here = set(unit[members].tolist())
-            if len(units_here & taken) * 2 > len(units_here):
-                continue
+            if units_here & taken:
+                continue  # a neighbouring disc of a burst already reported
             taken |= units_here
             out.append(
                 self._found(events, day, c, rows, res, members, n_units, p, expected, cx, cy)
