@@ -198,6 +198,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
         "numbers": _numbers(a),
         "ratio": ratio,
         "may_manage": may,
+        "handled_by": _people({a.handled_by})[a.handled_by] if a.handled_by else "",
         "open_moves": a.status in services.ALERT_MOVES["promote"],
         "levels": Level.choices,
         "map_url": reverse("risk-alert-map", args=[a.pk]),
