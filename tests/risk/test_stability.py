@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
 
 from civitas.kit import audit, clock
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -473,3 +473,60 @@ def test_every_change_is_in_a_chain_that_verifies(ssa_city: dict[str, Any]) -> N
     result = audit.verify()
     assert result.ok, result.problem
     assert result.checked >= 6
+
+
+needs_postgres = pytest.mark.skipif(
+    "connection.vendor != 'postgresql'",
+    reason="threads need separate connections with row locks (PostgreSQL)",
+)
+
+
+def race(*moves: Any) -> list[str]:
+    """Run the moves at the same moment in threads; each reports 'ok' or its error's name."""
+    import threading
+
+    barrier = threading.Barrier(len(moves))
+    results: list[str] = [""] * len(moves)
+
+    def run(i: int, move: Any) -> None:
+        try:
+            barrier.wait(timeout=10)
+            move()
+            results[i] = "ok"
+        except Conflict as exc:
+            results[i] = type(exc).__name__
+        except Exception as exc:  # reported, so the test shows what went wrong
+            results[i] = f"unexpected {exc!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate(moves)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+@needs_postgres
+@pytest.mark.django_db(transaction=True)
+class TestTwoPeopleAtOnce:
+    def test_two_edits_of_the_same_version_one_wins(self, ssa_city: dict[str, Any]) -> None:
+        c = ssa_city
+        a = draft(c)
+        seen = a.version
+        results = race(
+            lambda: stability.update(c["analyst"], a, version=seen, fields={"legality": 2}),
+            lambda: stability.update(c["d1_dispatcher"], a, version=seen, fields={"legality": 5}),
+        )
+        assert sorted(results) == ["StaleAssessment", "ok"]
+        assert fresh(a).version == seen + 1
+        assert audit.verify().ok
+
+    def test_two_drafts_started_at_once_get_different_codes(self, ssa_city: dict[str, Any]) -> None:
+        c = ssa_city
+        results = race(lambda: draft(c, title="One"), lambda: draft(c, "d1_dispatcher"))
+        assert results == ["ok", "ok"]
+        codes = sorted(StabilityAssessment.objects.values_list("code", flat=True))
+        assert len(set(codes)) == 2
+        assert audit.verify().ok

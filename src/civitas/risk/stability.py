@@ -435,7 +435,7 @@ def _changed(
 
 def _locked(a: StabilityAssessment, version: int | None) -> StabilityAssessment:
     locked = (
-        StabilityAssessment.objects.select_for_update()
+        StabilityAssessment.objects.select_for_update(of=("self",))
         .select_related("decision_unit", "jurisdiction", "risk")
         .get(pk=a.pk)
     )
