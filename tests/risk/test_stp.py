@@ -164,12 +164,36 @@ def test_staff_batches_and_repeats_at_one_point_collapse() -> None:
     ev.staff = np.concatenate([ev.staff, [True] * 20, [False] * 3])
     ev.reporter = np.full(n + 23, -1)
     ev.ids = np.arange(n + 23)
-    keep = collapse(ev, ScanConfig(residents_only=False, distinct_points_per_day=False))
+    keep = collapse(
+        ev, ScanConfig(residents_only=False, distinct_points_per_day=False, sitting_minutes=0)
+    )
     assert keep[n : n + 20].sum() == 1
     assert keep[n + 20 :].sum() == 3
     keep = collapse(ev, ScanConfig())
     assert keep[n : n + 20].sum() == 0  # staff work is not residents' appeals
     assert keep[n + 20 :].sum() == 1
+
+
+def test_one_sitting_counts_once_but_separate_residents_do_not() -> None:
+    ev = stream(days=10, per_day=(0.5,), seed=2)
+    n = len(ev)
+    # One person walking a street: a report every two minutes, 40 m apart.
+    walk_t = 5 * 24 + 13 + np.arange(10) * 2 / 60
+    # Eight residents over two days at different hours, 100 m apart.
+    apart_t = 5 * 24 + np.arange(8) * 6.0
+    ev.t = np.concatenate([ev.t, walk_t, apart_t])
+    order = np.argsort(ev.t, kind="stable")
+    ev.t = ev.t[order]
+    ev.day = np.floor(ev.t / 24).astype(np.int32)
+    ev.cat = np.zeros(n + 18, dtype=np.int32)
+    ev.x = np.concatenate([ev.x, np.arange(10) * 40.0, 2000 + np.arange(8) * 100.0])[order]
+    ev.y = np.concatenate([ev.y, np.zeros(10), np.zeros(8)])[order]
+    ev.staff = np.zeros(n + 18, dtype=bool)
+    ev.reporter = np.full(n + 18, -1)
+    ev.ids = np.concatenate([np.arange(n), 1000 + np.arange(10), 2000 + np.arange(8)])[order]
+    keep = collapse(ev, ScanConfig())
+    assert keep[(ev.ids >= 1000) & (ev.ids < 2000)].sum() == 1
+    assert keep[ev.ids >= 2000].sum() == 8
 
 
 def test_expectation_scan_finds_a_planted_cluster() -> None:
