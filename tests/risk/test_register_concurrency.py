@@ -1,0 +1,106 @@
+"""People acting on the register at the same moment: numbers stay unique, the second of two
+clashing edits is told, an alert becomes one risk only.
+
+Threads need separate connections with row locks (PostgreSQL); they skip on SQLite."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.db import connection
+
+from civitas.kit import audit, clock
+from civitas.risk import services
+from civitas.risk.models import Level, RiskEvent, RiskItem
+from tests.risk import register_setup
+from tests.risk.register_setup import cluster, later
+
+pytestmark = [
+    pytest.mark.skipif(
+        "connection.vendor != 'postgresql'",
+        reason="threads need separate connections with row locks (PostgreSQL)",
+    ),
+    pytest.mark.django_db(transaction=True),
+]
+reg_city = register_setup.reg_city
+
+
+def race(*moves: Callable[[], Any]) -> list[str]:
+    barrier = threading.Barrier(len(moves))
+    results = [""] * len(moves)
+
+    def run(i: int, move: Callable[[], Any]) -> None:
+        try:
+            barrier.wait(timeout=10)
+            move()
+            results[i] = "ok"
+        except (services.IllegalMove, services.StaleRisk) as exc:
+            results[i] = type(exc).__name__
+        except Exception as exc:  # shown in the assertion
+            results[i] = f"unexpected {exc!r}"
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate(moves)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    return results
+
+
+def _data(c: dict[str, Any], title: str) -> services.RiskIn:
+    return services.RiskIn(
+        title=title,
+        level=Level.BLUE,
+        owner_unit=c["T-D1-housing"],
+        deadline=later(5),
+        jurisdiction=c["T-D1"],
+    )
+
+
+def test_risks_opened_at_once_get_distinct_numbers(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    results = race(
+        *[
+            (lambda n=n: services.create_risk(actor=c["analyst"], city="T", data=_data(c, n)))
+            for n in ("a", "b", "c", "d")
+        ]
+    )
+    assert results == ["ok"] * 4
+    year = clock.now().year
+    codes = sorted(RiskItem.objects.values_list("code", flat=True))
+    assert codes == [f"T-R-{year}-{n:04d}" for n in range(1, 5)]
+    assert audit.verify().ok
+
+
+def test_two_level_changes_from_the_same_version(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    risk = services.create_risk(actor=c["analyst"], city="T", data=_data(c, "x"))
+    seen = risk.version
+    results = race(
+        lambda: services.change_level(
+            actor=c["analyst"], risk=risk.pk, level="red", reason="a", expected_version=seen
+        ),
+        lambda: services.change_level(
+            actor=c["d1_analyst"], risk=risk.pk, level="yellow", reason="b", expected_version=seen
+        ),
+    )
+    assert sorted(results) == ["StaleRisk", "ok"]
+    assert RiskEvent.objects.filter(risk=risk, action="escalate").count() == 1
+    assert RiskItem.objects.get(pk=risk.pk).version == seen + 1
+
+
+def test_one_alert_made_a_risk_twice_at_once(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c)
+    results = race(
+        lambda: services.promote(actor=c["analyst"], alerts=[a.pk], data=_data(c, "one")),
+        lambda: services.promote(actor=c["d1_analyst"], alerts=[a.pk], data=_data(c, "two")),
+    )
+    assert sorted(results) == ["IllegalMove", "ok"]
+    assert RiskItem.objects.count() == 1
+    assert audit.verify().ok
