@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, F, Max, Min, Q, QuerySet
+from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
 from django.db.models.functions import Floor
 from django.utils import formats
 from django.utils.translation import gettext as _
@@ -405,9 +405,15 @@ def _window(a: ReportPeriod) -> Q:
     return Q(received_at__gte=start, received_at__lt=end)
 
 
-def _first_day(qs: QuerySet[Appeal]) -> date | None:
-    first = qs.aggregate(first=Min("received_at"))["first"]
-    return None if first is None else first.astimezone(zone()).date()
+Span = tuple[date, date] | None
+
+
+def span(area: Area) -> Span:
+    """The local days of the area's first and last appeal (None without any)."""
+    got = area.appeals().aggregate(first=Min("received_at"), last=Max("received_at"))
+    if got["first"] is None:
+        return None
+    return got["first"].astimezone(zone()).date(), got["last"].astimezone(zone()).date()
 
 
 def _ranked(
@@ -425,8 +431,9 @@ def _cut(path: str, depth: int) -> str:
     return "/" + "/".join(parts[:depth]) + "/" if len(parts) >= depth else ""
 
 
-def build(actor: Any, period: ReportPeriod, area: Area) -> Report:
-    """The figures of ``period`` for ``area``, as the actor may read them."""
+def build(actor: Any, period: ReportPeriod, area: Area, data: Span | bool = True) -> Report:
+    """The figures of ``period`` for ``area``, as the actor may read them (``data``: the
+    area's ``span()`` when the caller has it already)."""
     require(actor, "risk.read", path=area.path)
     previous, year_ago = period.previous(), period.year_ago()
     report = Report(
@@ -437,7 +444,9 @@ def build(actor: Any, period: ReportPeriod, area: Area) -> Report:
         generated_at=clock.now(),
     )
     appeals = area.appeals()
-    first_day = _first_day(appeals)
+    if data is True:
+        data = span(area)
+    first_day = data[0] if isinstance(data, tuple) else None
     # A comparison needs data that covers the whole earlier period.
     has_before = first_day is not None and first_day <= previous.first
     has_year = first_day is not None and first_day <= year_ago.first
@@ -451,25 +460,31 @@ def build(actor: Any, period: ReportPeriod, area: Area) -> Report:
 
 
 def _volumes(report: Report, appeals: QuerySet[Appeal], has_before: bool, has_year: bool) -> None:
-    p, b = report.period, report.previous
-    buckets: dict[str, Any] = {}
-    for i, d in enumerate(p.days):
-        start, end = day_bounds(d, d)
-        buckets[f"n{i}"] = Count("id", filter=Q(received_at__gte=start, received_at__lt=end))
-    for i, d in enumerate(b.days):
-        start, end = day_bounds(d, d)
-        buckets[f"b{i}"] = Count("id", filter=Q(received_at__gte=start, received_at__lt=end))
+    p, b, y = report.period, report.previous, report.year_ago
+    # One scan, grouped by day: a CASE over the day ends (in order, so the first that holds
+    # is the day) is far cheaper than a conditional count per day on every row.
+    days = [*b.days, *p.days]
+    whens = []
     if has_year:
-        buckets["year"] = Count("id", filter=_window(report.year_ago))
-    scope = _window(b) | _window(p) | (_window(report.year_ago) if has_year else Q(pk__in=[]))
-    got = appeals.filter(scope).aggregate(**buckets)
-    report.by_day = [(d, int(got[f"n{i}"] or 0)) for i, d in enumerate(p.days)]
+        whens.append(When(received_at__lt=y.bounds()[1], then=Value(-1)))
+    whens += [When(received_at__lt=day_bounds(d, d)[1], then=Value(i)) for i, d in enumerate(days)]
+    where = _window(b) | _window(p) | (_window(y) if has_year else Q(pk__in=[]))
+    got = {
+        r["bucket"]: int(r["n"])
+        for r in appeals.filter(where)
+        .annotate(bucket=Case(*whens, default=Value(-2), output_field=IntegerField()))
+        .values("bucket")
+        .annotate(n=Count("id"))
+        .order_by()
+    }
+    offset = len(b.days)
+    report.by_day = [(d, got.get(offset + i, 0)) for i, d in enumerate(p.days)]
     report.total = sum(n for _d, n in report.by_day)
     if has_before:
-        report.by_day_before = [int(got[f"b{i}"] or 0) for i in range(len(b.days))]
+        report.by_day_before = [got.get(i, 0) for i in range(offset)]
         report.total_before = sum(report.by_day_before)
     if has_year:
-        report.total_year_ago = int(got["year"] or 0)
+        report.total_year_ago = got.get(-1, 0)
 
 
 def _pairs(
@@ -642,8 +657,8 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
     spans = {f"p{i}": Count("id", filter=_window(w)) for i, w in enumerate(window)}
     base = appeals.filter(received_at__gte=start, received_at__lt=end, matter__isnull=False)
     lat0 = report.area.jurisdiction.centroid_lat
-    if lat0 is None:
-        lat0 = base.filter(lat__isnull=False).aggregate(m=Min("lat"), x=Max("lat"))["m"] or 0.0
+    if lat0 is None:  # any located appeal's latitude sets the cells' width well enough
+        lat0 = base.filter(lat__isnull=False).values_list("lat", flat=True).first() or 0.0
     ky = M_PER_DEG / CELL_M
     kx = M_PER_DEG * max(0.2, math.cos(math.radians(lat0))) / CELL_M
     found: list[tuple[tuple[Any, ...], list[int], str]] = []
@@ -679,94 +694,118 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
     found.sort(key=lambda f: (-sum(1 for c in f[1] if c), -sum(f[1]), str(f[0])))
     chosen = found[:15]
     matters = {m.pk: m for m in Matter.objects.filter(pk__in={f[0][1] for f in chosen})}
+    wheres = {f[2] for f in chosen if f[2]}
     places = {
         j.path: j
         for j in Jurisdiction.objects.filter(
-            path__in={cut_path(f[2], 3) for f in chosen if f[2]}
-            | {cut_path(f[2], 2) for f in chosen if f[2]}
-        )
+            path__in=wheres | {cut_path(w, 3) for w in wheres} | {cut_path(w, 2) for w in wheres}
+        ).select_related("level")
     }
+    leads = _lead_votes(base, chosen, ky, kx)
+    units = {u.pk: u for u in Unit.objects.filter(pk__in={u for v in leads.values() for u in v})}
     for key, counts, where in chosen:
         matter = matters[key[1]]
         place = places.get(cut_path(where, 3)) or places.get(cut_path(where, 2))
-        members = base.filter(matter_id=key[1])
         cell = None
         if key[0] == "cell":
-            cy, cx = key[2], key[3]
-            members = members.filter(
-                lat__gte=cy / ky, lat__lt=(cy + 1) / ky, lon__gte=cx / kx, lon__lt=(cx + 1) / kx
-            )
-            cell = (round((cy + 0.5) / ky, 3), round((cx + 0.5) / kx, 3))
-        else:
-            members = members.filter(lat__isnull=True, jurisdiction_path__startswith=key[2])
-        lead_owner, share = _lead_unit(members)
+            cell = (round((key[2] + 0.5) / ky, 3), round((key[3] + 0.5) / kx, 3))
+        votes = leads.get(key, Counter())
+        lead_owner, share = None, (0, 0)
+        if votes:
+            unit_id, most = min(votes.items(), key=lambda kv: (-kv[1], kv[0]))
+            lead_owner, share = _named(units[unit_id]), (most, sum(votes.values()))
         report.recurring.append(
             Recurring(
                 matter=_named(matter),
                 place=_named(place) if place else Named(where, where),
                 cell=cell,
                 per_period=counts,
-                listed_owner=_listed_unit(members),
+                listed_owner=_listed_unit(report.area.city, matter, places.get(where) or place),
                 lead_owner=lead_owner,
                 lead_share=share,
             )
         )
 
 
-def _lead_unit(members: QuerySet[Appeal]) -> tuple[Named | None, tuple[int, int]]:
-    votes = Counter(
-        dict(
-            members.filter(lead_unit__isnull=False)
-            .values_list("lead_unit_id")
+def _lead_votes(
+    base: QuerySet[Appeal],
+    chosen: list[tuple[tuple[Any, ...], list[int], str]],
+    ky: float,
+    kx: float,
+) -> dict[tuple[Any, ...], Counter[int]]:
+    """For each chosen place, how many of its cases each unit led (two grouped queries)."""
+    votes: dict[tuple[Any, ...], Counter[int]] = {}
+    wanted = {f[0] for f in chosen}
+    cell_matters = {k[1] for k in wanted if k[0] == "cell"}
+    street_matters = {k[1] for k in wanted if k[0] == "street"}
+    if cell_matters:
+        for r in (
+            base.filter(lat__isnull=False, lon__isnull=False, matter_id__in=cell_matters)
+            .exclude(lead_unit__isnull=True)
+            .annotate(cy=Floor(F("lat") * ky), cx=Floor(F("lon") * kx))
+            .values("matter_id", "cy", "cx", "lead_unit_id")
             .annotate(n=Count("id"))
             .order_by()
-        )
-    )
-    if not votes:
-        return None, (0, 0)
-    (unit_id, n), *_rest = sorted(votes.items(), key=lambda kv: (-kv[1], kv[0]))
-    unit = Unit.objects.get(pk=unit_id)
-    return _named(unit), (n, sum(votes.values()))
+        ):
+            cell: tuple[Any, ...] = ("cell", r["matter_id"], int(r["cy"]), int(r["cx"]))
+            if cell in wanted:
+                votes.setdefault(cell, Counter())[r["lead_unit_id"]] += int(r["n"])
+    if street_matters:
+        for r in (
+            base.filter(lat__isnull=True, matter_id__in=street_matters)
+            .exclude(lead_unit__isnull=True)
+            .values("matter_id", "jurisdiction_path", "lead_unit_id")
+            .annotate(n=Count("id"))
+            .order_by()
+        ):
+            street: tuple[Any, ...] = (
+                "street",
+                r["matter_id"],
+                cut_path(r["jurisdiction_path"], 3),
+            )
+            if street in wanted:
+                votes.setdefault(street, Counter())[r["lead_unit_id"]] += int(r["n"])
+    return votes
 
 
-def _listed_unit(members: QuerySet[Appeal]) -> Named | None:
-    """What the responsibility list says for this matter at this place (from the latest case:
-    the list decides by matter and place only)."""
+def _listed_unit(city: str, matter: Matter, place: Jurisdiction | None) -> Named | None:
+    """The unit the responsibility list names for this matter at this place (the list decides
+    by matter and place only, so an unsaved case with nothing else stands for them)."""
     from civitas.dispatch.routing import route
 
-    sample = (
-        members.filter(jurisdiction__isnull=False)
-        .select_related("matter", "jurisdiction__level")
-        .order_by("-received_at")
-        .first()
-    )
-    if sample is None:
+    if place is None:
         return None
-    decision = route(sample)
+    stand_in = Appeal(city=city, matter=matter, jurisdiction=place, title="", text="")
+    decision = route(stand_in)
     return _named(decision.unit) if decision.unit is not None else None
 
 
 # -- available periods -----------------------------------------------------------------------
 
 
-def latest_complete(kind: str, actor: Any, area: Area) -> ReportPeriod:
+def latest_complete(kind: str, area: Area, data: Span | bool = True) -> ReportPeriod:
     """The latest period that has ended, or the last period with data when data stop earlier
     (a replayed history)."""
+    if data is True:
+        data = span(area)
     ended = of(kind, today()).previous()
-    last = area.appeals().aggregate(last=Max("received_at"))["last"]
-    if last is None:
+    if not isinstance(data, tuple):
         return ended
-    with_data = of(kind, last.astimezone(zone()).date())
+    with_data = of(kind, data[1])
     return with_data if with_data.first < ended.first else ended
 
 
-def available(kind: str, actor: Any, area: Area, limit: int = 26) -> list[ReportPeriod]:
+def available(
+    kind: str, area: Area, data: Span | bool = True, limit: int = 26
+) -> list[ReportPeriod]:
     """Complete periods with data, the latest first."""
-    latest = latest_complete(kind, actor, area)
-    first = _first_day(area.appeals())
+    if data is True:
+        data = span(area)
+    if not isinstance(data, tuple):
+        return []
     out: list[ReportPeriod] = []
-    p = latest
-    while first is not None and p.last >= first and len(out) < limit:
+    p = latest_complete(kind, area, data)
+    while p.last >= data[0] and len(out) < limit:
         out.append(p)
         p = p.previous()
     return out

@@ -84,11 +84,12 @@ def _page(
 ) -> HttpResponse:
     try:
         area = reports.area_for(request.user, area_code)
+        data = reports.span(area)
         if label is None:
-            period = reports.latest_complete(kind, request.user, area)
+            period = reports.latest_complete(kind, area, data)
         else:
             period = reports.parse(kind, label)
-        report = reports.build(request.user, period, area)
+        report = reports.build(request.user, period, area, data)
     except CivitasError as exc:
         return _error(request, exc)
     lang = translation.get_language() or "en"
@@ -98,7 +99,7 @@ def _page(
         "areas": reports.areas_for(request.user),
         "kind": kind,
         "periods": {
-            k: [(p, _link(k, p.label, area)) for p in reports.available(k, request.user, area)]
+            k: [(p, _link(k, p.label, area)) for p in reports.available(k, area, data)]
             for k in reports.KINDS
         },
         "charts": _charts(report),

@@ -40,7 +40,7 @@ class Command(BaseCommand):
                     raise CommandError("--date: write the day as YYYY-MM-DD") from None
                 period = reports.of(options["period"], day)
             else:
-                period = reports.latest_complete(options["period"], actor, area)
+                period = reports.latest_complete(options["period"], area)
             report = reports.build(actor, period, area)
             lang = "zh-hans" if options["lang"] == "zh" else "en"
             body = report_pdf.render(report, lang)
