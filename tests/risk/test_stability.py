@@ -470,6 +470,12 @@ def test_every_change_is_in_a_chain_that_verifies(ssa_city: dict[str, Any]) -> N
     assert record is not None and record.summary["before"]["state"] == "draft"
     assert record.summary["after"]["state"] == "final"
     assert [e.action for e in stability.history(r2)] == ["stability.revise", "stability.update"]
+    in_words = [(s.what, s.detail) for s in stability.steps(r2)]
+    assert in_words == [
+        ("Revision started", f"supersedes {a.code}"),
+        ("Draft edited", "decision or project"),
+    ]
+    assert {s.who for s in stability.steps(r2)} == {str(c["analyst"])}
     result = audit.verify()
     assert result.ok, result.problem
     assert result.checked >= 6

@@ -202,6 +202,11 @@ class TestTheRecord:
         page = text(done)
         assert fresh(a).state == "final"
         assert "is on record" in page and "It can no longer be changed." in page
+        # People by their names, the history in words.
+        assert f"Put on record by {c['analyst']} on" in page and "user:" not in page
+        for step in ("Draft started", "Consultation input added", "Appeal attached"):
+            assert step in page
+        assert "Draft edited</strong> — measures" in page
         assert "Edit the draft" not in page and "Add consultation input" not in page
         assert "Start a new revision" in page
         # The form is closed, and a direct post is refused.

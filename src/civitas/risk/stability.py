@@ -377,6 +377,73 @@ def history(a: StabilityAssessment) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(object_type=OBJECT_TYPE, object_id=a.code).order_by("seq")
 
 
+ACTIONS = {
+    "stability.create": gettext_lazy("Draft started"),
+    "stability.update": gettext_lazy("Draft edited"),
+    "stability.level": gettext_lazy("Level set"),
+    "stability.consultation.add": gettext_lazy("Consultation input added"),
+    "stability.consultation.remove": gettext_lazy("Consultation input removed"),
+    "stability.appeal.attach": gettext_lazy("Appeal attached"),
+    "stability.appeal.detach": gettext_lazy("Appeal detached"),
+    "stability.record": gettext_lazy("Put on record"),
+    "stability.revise": gettext_lazy("Revision started"),
+    "stability.risk": gettext_lazy("Followed in the risk register"),
+}
+# Bookkeeping fields that every change touches: not worth listing as "what changed".
+QUIET = {"version", "computed_level", "consultation"}
+
+
+def names(labels: Iterable[str]) -> dict[str, str]:
+    """Audit labels of people (``user:<id>:<username>``) to the names staff know them by."""
+    from civitas.org.models import User
+
+    ids = {}
+    for text in labels:
+        parts = text.split(":")
+        if len(parts) >= 2 and parts[0] == "user" and parts[1].isdigit():
+            ids[text] = int(parts[1])
+    people = {u.pk: str(u) for u in User.objects.filter(pk__in=set(ids.values()))}
+    return {text: people.get(pk, text) for text, pk in ids.items()}
+
+
+@dataclass(frozen=True)
+class Step:
+    at: Any
+    who: str
+    what: str
+    detail: str
+
+
+def steps(a: StabilityAssessment) -> list[Step]:
+    """The assessment's history in words, from its audit entries."""
+    entries = list(history(a))
+    who = names(e.actor for e in entries)
+    out: list[Step] = []
+    for e in entries:
+        summary = e.summary or {}
+        details: list[str] = []
+        if e.action == "stability.update":
+            changed = [k for k in (summary.get("after") or {}) if k not in QUIET]
+            details.append(", ".join(label(k) for k in changed))
+        if summary.get("ticket"):
+            details.append(str(summary["ticket"]))
+        if summary.get("supersedes"):
+            details.append(_("supersedes %(code)s") % {"code": summary["supersedes"]})
+        if summary.get("opened"):
+            details.append(str(summary["opened"]))
+        if e.reason:
+            details.append(e.reason)
+        out.append(
+            Step(
+                at=e.at,
+                who=who.get(e.actor, e.actor),
+                what=str(ACTIONS.get(e.action, e.action)),
+                detail=" · ".join(d for d in details if d),
+            )
+        )
+    return out
+
+
 def readiness(a: StabilityAssessment) -> list[str]:
     """What is missing before the assessment may go on record; empty when it may."""
     missing: list[str] = []

@@ -238,7 +238,10 @@ def _detail_context(request: HttpRequest, a: StabilityAssessment, **forms: Any) 
         for d in stability.DIMENSIONS
     ]
     followable = a.level in (StabilityLevel.HIGH, StabilityLevel.MEDIUM) and a.risk_id is None
+    people = stability.names([a.created_by, a.finalised_by])
     context: dict[str, Any] = {
+        "created_by": people.get(a.created_by, a.created_by),
+        "finalised_by": people.get(a.finalised_by, a.finalised_by),
         "a": a,
         "dimensions": dimensions,
         "items": items,
@@ -255,7 +258,7 @@ def _detail_context(request: HttpRequest, a: StabilityAssessment, **forms: Any) 
         "rule": _rule_text(),
         "missing": stability.readiness(a) if draft else [],
         "editions": stability.editions(a),
-        "history": stability.history(a),
+        "history": stability.steps(a),
         "may_write": writer,
         "editable": writer and draft,
         "risk_url": _risk_url(a.risk),
