@@ -337,3 +337,19 @@ def test_alert_queue_filters_and_order(reg_city: dict[str, Any]) -> None:
         list(selectors.alerts(c["analyst"], selectors.AlertFilters(kind="comet")))
     matter = selectors.AlertFilters(matter=c["leaf"].parent.code)
     assert len(selectors.alerts(c["analyst"], matter)) == 2
+
+
+def test_escalation_tells_the_owner_units_leaders(reg_city: dict[str, Any]) -> None:
+    from civitas.kit.models import OutboxMessage
+
+    c = reg_city
+    c["leader"].email = "leader@example.org"
+    c["leader"].save(update_fields=["email"])
+    risk = services.create_risk(actor=c["analyst"], city="T", data=_data(c))
+    assert not OutboxMessage.objects.exists()
+    services.change_level(actor=c["analyst"], risk=risk, level=Level.RED, reason="injury")
+    services.change_level(actor=c["analyst"], risk=risk, level=Level.BLUE, reason="calm")
+    sent = list(OutboxMessage.objects.all())
+    assert [(m.channel, m.recipient) for m in sent] == [("email", "leader@example.org")]
+    assert risk.code in sent[0].subject and "风险升级为红色" in sent[0].subject
+    assert "injury" in sent[0].body

@@ -20,11 +20,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civitas.geo.models import Jurisdiction
-from civitas.kit import audit, clock
+from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.matters.models import Matter
 from civitas.org import access
-from civitas.org.models import Unit
+from civitas.org.models import Role, Unit, User
 from civitas.risk.models import (
     LEVEL_RANK,
     Alert,
@@ -618,14 +618,62 @@ def promote(
         return create_risk(actor=actor, city=first_alert.city, data=data, alerts=alerts)
 
 
+LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
+
+
+def _leaders_addresses(unit: Unit) -> list[tuple[str, str]]:
+    """(channel, recipient) of the unit's leaders: e-mail, else phone; the unit's duty phone
+    when no leader can be reached."""
+    leaders = User.objects.filter(
+        memberships__unit=unit,
+        memberships__role=Role.UNIT_LEADER,
+        memberships__active=True,
+        is_active=True,
+    ).distinct()
+    out: list[tuple[str, str]] = []
+    for p in leaders.order_by("pk"):
+        if p.email:
+            out.append(("email", p.email))
+        elif p.phone:
+            out.append(("sms", p.phone))
+    if not out and unit.phone:
+        out.append(("sms", unit.phone))
+    return list(dict.fromkeys(out))
+
+
+def _notify_escalation(risk: RiskItem, event: RiskEvent, from_level: str) -> None:
+    """Tell the owner unit's leaders, in the same transaction (the outbox delivers later)."""
+    to_level = Level(risk.level)
+    subject = (
+        f"{risk.code} escalated to {to_level.value} / 风险升级为{LEVEL_ZH[to_level]}: {risk.title}"
+    )
+    body = (
+        f"{risk.code} {risk.title}\n"
+        f"{Level(from_level).value} -> {to_level.value} "
+        f"({LEVEL_ZH[Level(from_level)]} → {LEVEL_ZH[to_level]})\n"
+        f"{event.note}\n"
+        f"/risk/risks/{risk.code}/"
+    )
+    for channel, recipient in _leaders_addresses(risk.owner_unit):
+        outbox.enqueue(
+            channel=channel,
+            recipient=recipient,
+            subject=subject,
+            body=body,
+            topic=f"risk-escalate:{risk.code}",
+            dedupe_key=f"risk-escalate:{event.pk}:{channel}:{recipient}",
+        )
+
+
 def _escalate(
     actor: Any, risk: RiskItem, to_level: str, note: str, why: str, data: dict[str, Any]
 ) -> None:
-    """Raise the level (the caller saves): an escalation on the timeline."""
+    """Raise the level (the caller saves): an escalation on the timeline, and the owner
+    unit's leaders are told."""
     from_level = risk.level
     risk.level = to_level
     risk.escalated_at = clock.now()
-    _event(
+    event = _event(
         risk,
         actor,
         "escalate",
@@ -634,6 +682,7 @@ def _escalate(
         note=note,
         data={"why": why, **data},
     )
+    _notify_escalation(risk, event, from_level)
 
 
 def _spread_to(actor: Any, risk: RiskItem, district: str, note: str, level: str | None) -> str:
