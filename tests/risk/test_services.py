@@ -46,7 +46,7 @@ def _audited(action: str, object_id: Any) -> int:
 def _verify() -> None:
     out = StringIO()
     call_command("audit", "verify", stdout=out)
-    assert "ok" in out.getvalue().lower() or "intact" in out.getvalue().lower(), out.getvalue()
+    assert "audit chain intact" in out.getvalue(), out.getvalue()
 
 
 # -- alerts --------------------------------------------------------------------------------
