@@ -104,6 +104,11 @@ class TestForm:
         bad = web.post("/risk/stability/new/", form_data(c, title=""))
         assert bad.status_code == 200 and "This field is required" in text(bad)
         assert not StabilityAssessment.objects.exists()
+        no_reason = web.post("/risk/stability/new/", form_data(c, **FINDINGS, set_level="high"))
+        assert no_reason.status_code == 200 and "Say why the level should be high" in text(
+            no_reason
+        )
+        assert not StabilityAssessment.objects.exists()  # nothing half made
         made = web.post("/risk/stability/new/", form_data(c, legality="4"))
         a = StabilityAssessment.objects.get()
         assert made.status_code == 302 and made["Location"] == f"/risk/stability/{a.code}/"

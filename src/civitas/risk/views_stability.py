@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -119,15 +120,17 @@ def new(request: HttpRequest) -> HttpResponse:
     form = AssessmentForm(request.POST or None, actor=request.user)
     if request.method == "POST" and form.is_valid():
         try:
-            created = stability.create(request.user, **form.service_fields())
-            if form.cleaned_data["set_level"]:
-                created = stability.set_level(
-                    request.user,
-                    created,
-                    version=created.version,
-                    level=form.cleaned_data["set_level"],
-                    reason=form.cleaned_data["level_reason"],
-                )
+            # One transaction: a level refused for want of a reason leaves no draft behind.
+            with transaction.atomic():
+                created = stability.create(request.user, **form.service_fields())
+                if form.cleaned_data["set_level"]:
+                    created = stability.set_level(
+                        request.user,
+                        created,
+                        version=created.version,
+                        level=form.cleaned_data["set_level"],
+                        reason=form.cleaned_data["level_reason"],
+                    )
         except CivitasError as exc:
             _form_error(form, exc)
         else:
