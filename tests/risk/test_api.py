@@ -43,6 +43,8 @@ def test_read_alerts_and_risks_with_a_risk_read_key(reg_city: dict[str, Any]) ->
     assert one["numbers"]["llr"] == 12.4 and len(one["appeals"]) == 4
     assert RESIDENT_NAME not in str(one) and RESIDENT_PHONE not in str(one)
     assert key.get(f"/api/risk/alerts/{d2.pk}").status_code == 404
+    page = _as(c["analyst"]).get("/api/risk/alerts?limit=1&offset=1").json()
+    assert page["count"] == 2 and [x["id"] for x in page["items"]] == [a.pk]
     assert _key(c["T-D1-centre"], ["appeals:read"]).get("/api/risk/alerts").json()["items"] == []
     # Reading is all a key does here.
     refused = key.post(

@@ -5,6 +5,7 @@ through the services (``risk.manage``, people only). Errors are CivitasError, an
 ``{"error": {code, message, details}}`` by civitas.api.
 """
 
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
@@ -154,6 +155,23 @@ class RiskActionIn(Schema):
     outcome: str = ""
 
 
+class Mapped:
+    """A queryset seen through a function, page by page: the paginator slices and counts the
+    query, and only the rows of the page are turned into answers."""
+
+    def __init__(self, qs: QuerySet[Any], fn: Callable[[Any], dict[str, Any]]) -> None:
+        self.qs, self.fn = qs, fn
+
+    def all(self) -> QuerySet[Any]:
+        return self.qs
+
+    def __len__(self) -> int:
+        return self.qs.count()
+
+    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
+        return [self.fn(x) for x in self.qs[page]]
+
+
 def _actor(request: HttpRequest) -> Any:
     return request.auth  # type: ignore[attr-defined]
 
@@ -273,13 +291,13 @@ def list_alerts(
     area: str = "",
     since: date | None = None,
     until: date | None = None,
-) -> list[dict[str, Any]] | QuerySet[Alert]:
+) -> Mapped:
     """The alerts you may see, new first. ``kind`` and ``status`` take comma-separated lists;
     ``matter`` and ``area`` include their subtrees; ``since``/``until`` bound the detection day."""
     f = selectors.AlertFilters(
         kind=kind, status=status, matter=matter, area=area, since=since, until=until
     )
-    return [_alert_out(a) for a in selectors.alerts(_actor(request), f).select_related("risk")]
+    return Mapped(selectors.alerts(_actor(request), f).select_related("risk"), _alert_out)
 
 
 @router.get("/risk/alerts/{pk}", response={200: AlertDetailOut, **ERRORS})
@@ -373,13 +391,13 @@ def list_risks(
     owner: str = "",
     overdue: bool = False,
     review_overdue: bool = False,
-) -> list[dict[str, Any]]:
+) -> Mapped:
     """The register: open before closed, the most serious first, then the nearest deadline.
     ``level`` and ``status`` take comma-separated lists (all statuses when empty)."""
     f = selectors.RiskFilters(
         level=level, status=status, owner=owner, overdue=overdue, review_overdue=review_overdue
     )
-    return [_risk_out(r) for r in selectors.risks(_actor(request), f)]
+    return Mapped(selectors.risks(_actor(request), f), _risk_out)
 
 
 @router.get("/risk/risks/{code}", response={200: RiskDetailOut, **ERRORS})
