@@ -207,3 +207,41 @@ def test_admin_shows_alerts_and_risks_read_only(reg_city: dict[str, Any]) -> Non
     page = client.get(f"/admin/risk/riskitem/{risk.pk}/change/")
     assert page.status_code == 200 and risk.code in page.content.decode()
     assert client.get("/admin/risk/riskitem/add/").status_code == 403
+
+
+def test_an_alert_without_a_point_reads_in_words_and_maps_the_city(
+    reg_city: dict[str, Any],
+) -> None:
+    from django.db import transaction
+
+    from civitas.kit import clock
+    from civitas.risk.models import Alert, AlertKind
+
+    c = reg_city
+    today = clock.now().date()
+    with transaction.atomic():
+        a = Alert.objects.create(
+            city="T",
+            kind=AlertKind.SURGE,
+            category="T-M1-1-1",
+            matter=c["leaf"],
+            jurisdiction=c["T-D2"],
+            jurisdiction_path=c["T-D2"].path,
+            start=today,
+            end=today,
+            detected_on=today,
+            observed=19,
+            expected=6.2,
+            p_value=None,
+            score=4.1,
+            numbers={"z": 4.1, "baseline_days": 56},
+            key="surge-T-D2",
+        )
+    html = _client(c["analyst"]).get(reverse("risk-alert", args=[a.pk])).content.decode()
+    assert "Surge above the baseline" in html
+    assert "19 appeals of “Lift out of service” from" in html and "6.2 were expected" in html
+    assert "within" not in html.split('id="why"')[1].split("</p>")[0]  # no radius claimed
+    assert "baseline_days" in html and "56" in html
+    data = _client(c["analyst"]).get(reverse("risk-alert-map", args=[a.pk])).json()
+    assert data["centre"] is None and data["points"] == []
+    assert _client(c["d1_analyst"]).get(reverse("risk-alert", args=[a.pk])).status_code == 404
