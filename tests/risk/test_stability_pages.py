@@ -158,6 +158,19 @@ class TestForm:
         assert "Similar depots met sustained protests" in page
         assert "the assessor set this level instead" in page
 
+    def test_the_deciding_units_leader_edits_the_draft(self, ssa_city: dict[str, Any]) -> None:
+        c = ssa_city
+        a = draft(c)  # in Elm 11 Street, decided by District 1's housing bureau
+        web = client_for(c["leader"])
+        form = text(web.get(f"/risk/stability/{a.code}/edit/"))
+        assert f'<option value="{c["T-D1-S1"].pk}" selected>' in form
+        saved = web.post(
+            f"/risk/stability/{a.code}/edit/",
+            form_data(c, version=a.version, legality="5", legality_note="Within its powers."),
+        )
+        assert saved.status_code == 302, text(saved)
+        assert fresh(a).legality == 5
+
 
 class TestTheRecord:
     def test_from_draft_to_record(self, ssa_city: dict[str, Any]) -> None:

@@ -122,14 +122,26 @@ class AssessmentForm(forms.Form):
     level_reason = _text(_("Reason for another level"), rows=3)
     version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
-    def __init__(self, *args: Any, actor: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, actor: Any, current: StabilityAssessment | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         jurisdiction = self.fields["jurisdiction"]
         unit = self.fields["decision_unit"]
         assert isinstance(jurisdiction, forms.ModelChoiceField)
         assert isinstance(unit, forms.ModelChoiceField)
-        jurisdiction.queryset = places(actor)
-        unit.queryset = units(actor)
+        # A deciding unit's leader may write its draft without the area being theirs: the
+        # draft's own place and unit stay choosable.
+        keep_place = Q(pk=current.jurisdiction_id) if current else Q(pk__in=[])
+        keep_unit = Q(pk=current.decision_unit_id) if current else Q(pk__in=[])
+        jurisdiction.queryset = (
+            Jurisdiction.objects.select_related("level")
+            .filter(Q(pk__in=places(actor).values("pk")) | keep_place)
+            .order_by("path")
+        )
+        unit.queryset = Unit.objects.filter(
+            Q(pk__in=units(actor).values("pk")) | keep_unit
+        ).order_by("code")
 
     @classmethod
     def initial_for(cls, a: StabilityAssessment) -> dict[str, Any]:

@@ -156,7 +156,7 @@ def edit(request: HttpRequest, code: str) -> HttpResponse:
         )
         return redirect("risk-stability", code=a.code)
     form = AssessmentForm(
-        request.POST or None, initial=AssessmentForm.initial_for(a), actor=request.user
+        request.POST or None, initial=AssessmentForm.initial_for(a), actor=request.user, current=a
     )
     if request.method == "POST" and form.is_valid():
         try:
