@@ -17,7 +17,8 @@ Columns (one row per appeal received in the last ``HISTORY_DAYS`` up to the end 
   installation's key) of the contact phone's digits, in a range apart from account ids; -1 when
   neither is known. The phone itself never leaves the database.
 - ``area``: the district-level jurisdiction (the second code of the appeal's path).
-- ``ids``: the appeal's primary key. ``extra``: ``place`` (the appeal's jurisdiction id, -1),
+- ``ids``: the appeal's primary key. ``extra``: ``place`` (the id of the appeal's community,
+  or of its deepest jurisdiction above that level; -1),
   ``dup`` (the appeal it duplicates or probably duplicates, -1) and ``channel`` (an index into
   ``CHANNELS``), used by the group and repeat detectors of ``civitas.risk.live``; ``source``
   (the channel again) and ``address`` (a code per written address), used by the burst
@@ -177,7 +178,25 @@ def city_events(
             "address",
         )
     )
+    rows = _at_community_level(rows)
     return build_events(rows, day0=day0, projection=projection or city_projection(city))
+
+
+def _at_community_level(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows with the jurisdiction id replaced by that of the community (the fourth level of the
+    path: city, district, street, community) or the deepest level above it: appeals located in
+    two grids of one community are at one place for the group detector."""
+    wanted = {_community_code(r[8]) for r in rows} - {""}
+    ids = dict(Jurisdiction.objects.filter(code__in=wanted).values_list("code", "id"))
+    return [
+        (*r[:9], ids.get(_community_code(r[8]), r[9]) if r[9] is not None else None, *r[10:])
+        for r in rows
+    ]
+
+
+def _community_code(path: str) -> str:
+    parts = [p for p in (path or "").split("/") if p]
+    return parts[min(3, len(parts) - 1)] if parts else ""
 
 
 def build_events(rows: Sequence[tuple[Any, ...]], *, day0: date, projection: Projection) -> Events:

@@ -122,7 +122,7 @@ LEXICON: tuple[Term, ...] = (
     _zh(HAZARD, r"着火了?|起火了?|失火|发生火灾|火势", before=_IF + "|防", after=_LATENT + "|事故"),
     _zh(HAZARD, r"爆炸", before=_IF + "|信息|知识", after="性|隐患|风险|事故"),
     _zh(HAZARD, r"(倒塌|坍塌|塌陷|塌方|垮塌|要塌|塌了)", before=_PAST, after=_LATENT),
-    _zh(HAZARD, r"有人触电|触电了|有人被困|人被困|困在", before=_IF + "|" + _PAST, after=_LATENT),
+    _zh(HAZARD, r"有人触电|触电了|有人被困|被困了|困在里面|出不来了", before=_IF + "|" + _PAST, after=_LATENT),
     _en(HAZARD, r"gas leak(ing)?|smell(s|ing)? (of )?gas|leaking gas"),
     _en(HAZARD, r"on fire|fire (is )?(spreading|burning|broke out)|(house|building|flat|apartment) fire|"  # noqa: E501
         r"flames|smoke (is )?(pouring|coming)|explosion|exploded"),

@@ -212,6 +212,18 @@ class Command(BaseCommand):
                 + ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in made.most_common())
             )
         self._train_models()
+        self._risks()
+
+    def _risks(self) -> None:
+        """Plant a few risks among the demo appeals (once) and run the live detectors on them,
+        so that the demo opens with alerts."""
+        from civitas.citypacks.demo import risk
+
+        made = risk.plant(progress=lambda message: self.stdout.write(f"  planted: {message}"))
+        if not made:
+            return
+        for line in risk.detect():
+            self.stdout.write(f"  detectors {line}")
 
     def _train_models(self) -> None:
         """A first classifier and router learned from the demo city's appeals (once)."""
