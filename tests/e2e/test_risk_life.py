@@ -34,6 +34,20 @@ def _no_error(page: Any) -> None:
     assert errors.count() == 0, errors.first.inner_text()
 
 
+def _send(page: Any, form: str) -> None:
+    """Send one of the risk page's forms; htmx swaps the live part, carrying a new version."""
+    version = page.get_attribute("#risk-live", "data-version")
+    page.evaluate("window.stillHere = true")
+    page.click(f"#{form} button[type=submit]")
+    page.wait_for_function(
+        "v => { const l = document.querySelector('#risk-live');"
+        " return (l && l.dataset.version !== v) || document.querySelector('.messages .error'); }",
+        arg=version,
+    )
+    assert page.evaluate("window.stillHere === true")  # swapped in place, not reloaded
+    _no_error(page)
+
+
 def _timeline(page: Any) -> list[str]:
     return [str(li.get_attribute("data-action")) for li in page.locator("#timeline li").all()]
 
@@ -79,21 +93,18 @@ def test_a_risk_from_alert_to_closure(
 
     # Measures set.
     page.fill("#u-measures", "Inspect every lift; the contractor replaces failed parts")
-    page.click("#form-update button[type=submit]")
-    _no_error(page)
+    _send(page, "form-update")
     assert "contractor replaces" in page.locator("#risk-measures").inner_text()
 
     # Reviewed.
     page.fill("#rv-note", "Three lifts repaired, two waiting for parts")
-    page.click("#form-review button[type=submit]")
-    _no_error(page)
+    _send(page, "form-review")
     assert "The review is recorded." in page.locator(".messages").inner_text()
 
     # It spreads to District 2: escalated to orange.
     page.select_option("#s-district", "T-D2")
     page.fill("#s-note", "The same contractor's lifts fail in North 2 District")
-    page.click("#form-spread button[type=submit]")
-    _no_error(page)
+    _send(page, "form-spread")
     assert page.locator("#risk-level .level").inner_text() == "Orange (serious)"
     assert "escalated" in page.locator("#risk-level").inner_text()
     assert "North 2 District" in page.locator("#risk-districts").inner_text()
@@ -111,8 +122,7 @@ def test_a_risk_from_alert_to_closure(
     page.goto(f"{base}/risk/risks/{risk.code}/")
     page.select_option("#c-outcome", "resolved")
     page.fill("#c-note", "All failed lifts replaced; no new reports for two weeks")
-    page.click("#form-close button[type=submit]")
-    _no_error(page)
+    _send(page, "form-close")
     assert "Closed" in page.locator("#risk-level").inner_text()
     assert "Dealt with" in page.locator("#risk-level").inner_text()
     steps = _timeline(page)
