@@ -80,8 +80,8 @@ _LATENT = rf"[^{_CLAUSE}]{{0,3}}(隐患|风险|危险性|演练|预案|宣传|�
 # A fire or an explosion in a condition ("一旦发生火灾", "容易引起爆炸") is a hazard to remove,
 # not one happening now; a collapse in a year gone by ("2008年垮塌") is history.
 _IF = (
-    rf"(一旦|一但|如果|假如|万一|倘若|要是|若|如|可能|容易|极易|易|随时|会|将|担心|害怕|怕|等到|"
-    rf"非得等|以免|防止|引起|引发|导致)[^{_CLAUSE}]{{0,8}}"
+    rf"(一旦|一但|如果|假如|万一|倘若|要是|若|如|试想|可能|容易|极易|易|随时|会|将|担心|害怕|怕|"
+    rf"生怕|等到|非得等|以免|防止|引起|引发|导致|看到|报道)[^{_CLAUSE}]{{0,8}}"
 )
 _PAST = rf"((19|20)[0-9]{{2}}年|曾经|曾|以前|去年|前年|多年前|几年前|年前)[^{_CLAUSE}]{{0,10}}"
 
@@ -89,13 +89,13 @@ LEXICON: tuple[Term, ...] = (
     # -- self-harm, suicide ---------------------------------------------------------------------
     _zh(SELF_HARM, r"不想活了?|活不下去了?|没法活了|不活了"),
     _zh(SELF_HARM, r"自杀|轻生|寻短见|寻死|一死了之|以死相逼|死给你们看|死给他们看|结束(自己的)?生命"),  # noqa: E501
-    _zh(SELF_HARM, r"跳楼|跳河|跳江|跳桥|跳湖|喝农药|服毒|吃安眠药|割腕|上吊", after="价|甩卖|大甩卖|优惠|机"),  # noqa: E501
-    _zh(SELF_HARM, r"我?想死|只有死路一条|死路一条"),
+    _zh(SELF_HARM, r"跳楼|跳河|跳江|跳桥|跳湖|喝农药|服毒|割腕|上吊", before="一哭二闹三", after="价|甩卖|大甩卖|优惠|机"),  # noqa: E501
+    _zh(SELF_HARM, r"我?想死|只有死路一条|死路一条", after="的心|的噪|了都"),
     _en(SELF_HARM, r"kill(ing)? myself|end(ing)? my (own )?life|take my (own )?life|suicid(e|al)"),
     _en(SELF_HARM, r"(want|going) to die|hurt(ing)? myself|self[- ]harm|jump(ing)? off (the |a )?(roof|bridge|building)"),  # noqa: E501
     _en(SELF_HARM, r"no reason to live|can't go on|cannot go on"),
     # -- violence -------------------------------------------------------------------------------
-    _zh(VIOLENCE, r"杀了(他|她|你|他们|你们)|杀人|砍人|砍死|捅死|捅人|弄死|同归于尽|报复社会"),
+    _zh(VIOLENCE, r"杀了(他|她|你|他们|你们)|杀人(?!者|犯|案)|砍人|砍死|捅死|捅人|弄死|同归于尽|报复社会"),  # noqa: E501
     _zh(VIOLENCE, r"打死", after="也|都"),
     _zh(VIOLENCE, r"持刀|拿刀|动刀|挥刀|拿着刀|泼汽油|浇汽油|纵火|放火烧|炸了(他|你|这)"),
     _zh(VIOLENCE, r"殴打|打人|被打伤|打伤|围殴|群殴|家暴|家庭暴力|暴力(讨债|催收|拆迁|执法)"),
@@ -104,13 +104,13 @@ LEXICON: tuple[Term, ...] = (
     _en(VIOLENCE, r"beat(ing|en)? (me|him|her|them|us|up)|assault(ed|ing)?|attack(ed|ing) (me|him|her|us|people)"),  # noqa: E501
     _en(VIOLENCE, r"domestic (violence|abuse)"),
     # -- threats --------------------------------------------------------------------------------
-    _zh(THREAT, r"(扬言|恐吓|威胁|声称|放话)[^，。！？；]{0,6}(打死|打断|杀|弄死|搞死|砍|捅|报复|炸|烧|放火|泼|收拾你|废了)"),  # noqa: E501
-    _zh(THREAT, r"威胁(我|他|她|我们|他们|要|说|称|家人)|人身威胁|死亡威胁|要杀"),
+    _zh(THREAT, r"(扬言|恐吓|威胁|声称|放话)[^，。！？；]{0,6}(打死|打断|杀(?!鸡|价)|弄死|搞死|砍|捅|报复|炸|烧|放火|泼|收拾你|废了)"),  # noqa: E501
+    _zh(THREAT, r"威胁(我|他|她|我们|他们|要|说|称|家人)|人身威胁|死亡威胁|要杀(?!鸡|价)"),
     _zh(THREAT, r"讨个说法.{0,6}(拼命|拼了)|跟他们拼了|跟他拼了"),
     _en(THREAT, r"threat(en|ens|ened|ening)? (me|us|him|her|them|to|my|our|residents|neighbours|neighbors)|"  # noqa: E501
         r"death threats?|threatening"),
     # -- gathering crowds -----------------------------------------------------------------------
-    _zh(CROWD, _PEOPLE + r"[^，。！？；]{0,6}(聚集|围堵|堵路|堵门|堵住|静坐|围攻)", before="避免|防止|减少|禁止|严禁|不得"),  # noqa: E501
+    _zh(CROWD, _PEOPLE + r"[^，。！？；]{0,6}(聚集(?!场所|地|区|赌博|打牌|打麻将)|围堵|堵路|堵门|堵住|静坐|围攻)", before="避免|防止|减少|禁止|严禁|不得"),  # noqa: E501
     _zh(CROWD, r"聚集(了)?[几数上近]?[十百千]+[多余]?[名个]?人"),
     _zh(CROWD, r"聚众", after="赌博|打牌|打麻将|吸毒|淫乱"),
     _zh(CROWD, r"拉横幅|打横幅|集体上访|群体性事件|群体事件|围堵政府|堵塞交通|冲击政府|打砸"),
@@ -120,9 +120,9 @@ LEXICON: tuple[Term, ...] = (
     _zh(HAZARD, r"(煤气|燃气|天然气|液化气)(泄漏|泄露|外泄)|漏气|煤气味|燃气味|天然气味",
         before=_IF, after=_LATENT),
     _zh(HAZARD, r"着火了?|起火了?|失火|发生火灾|火势", before=_IF + "|防", after=_LATENT + "|事故"),
-    _zh(HAZARD, r"爆炸", before=_IF + "|信息|知识", after="性|隐患|风险|事故"),
+    _zh(HAZARD, r"爆炸", before=_IF + "|信息|知识", after="性|隐患|风险|事故|场|声|般"),
     _zh(HAZARD, r"(倒塌|坍塌|塌陷|塌方|垮塌|要塌|塌了)", before=_PAST, after=_LATENT),
-    _zh(HAZARD, r"有人触电|触电了|有人被困|被困了|困在里面|出不来了", before=_IF + "|" + _PAST, after=_LATENT),
+    _zh(HAZARD, r"有人触电|触电了|有人被困|被困了|困在里面|出不来了", before=_IF + "|" + _PAST, after=_LATENT),  # noqa: E501
     _en(HAZARD, r"gas leak(ing)?|smell(s|ing)? (of )?gas|leaking gas"),
     _en(HAZARD, r"on fire|fire (is )?(spreading|burning|broke out)|(house|building|flat|apartment) fire|"  # noqa: E501
         r"flames|smoke (is )?(pouring|coming)|explosion|exploded"),
