@@ -40,14 +40,15 @@ EULER_GAMMA = 0.5772156649015329
 
 @dataclass
 class ScanConfig:
-    max_days: int = 7  # longest time window (days, ending on the scan day)
+    max_days: int = 3  # longest time window (days, ending on the scan day); see EVALUATION
     study_days: int = 365  # the margins are taken over this many days up to the scan day
     radii_m: tuple[float, ...] = (250.0, 500.0, 750.0, 1000.0)
     grid_m: float = 250.0  # circles are centred on the centres of occupied cells this wide
     min_observed: int = 5  # fewer cases in a cylinder never make a cluster
     replicas: int = 999
     stop_after: int = 10  # Besag-Clifford: stop once this many replicas beat the data
-    alpha: float = 1e-4  # report clusters with p at most this (recurrence >= 1/alpha days)
+    extend_to: int = 9999  # beaten by none and too few to fit a tail: go on up to this many
+    alpha: float = 3e-4  # report clusters with p at most this (recurrence >= 1/alpha days)
     max_clusters: int = 3  # per category and day: the most likely and non-overlapping others
     residents_only: bool = True  # staff and field crews' own entries are work, not appeals
     collapse_staff_hours: float = 1.0  # staff reports of one type at one point within this
@@ -336,20 +337,36 @@ class SpaceTimePermutationScan:
             if exceed >= cfg.stop_after:
                 break
             batch = min(batch * 2, 200)
+        all_max = np.concatenate(maxima)
+        if exceed == 0 and gumbel_p(out.llr, all_max) is None and cfg.extend_to > done:
+            # A small matter: most replicas have no candidate cylinder at all, so neither
+            # 999 replicas nor a tail fit can tell 1e-3 from 1e-5. Replicas of a small matter
+            # are cheap; draw more until the tail can be fitted or the limit is reached.
+            while done < cfg.extend_to:
+                b = min(2000, cfg.extend_to - done, max(8, 4_000_000 // max(n, 1)))
+                mx = self._replica_maxima(
+                    zones, _draw(rng, n, recent.size, b), rec_off, in_window, n
+                )
+                maxima.append(mx)
+                exceed += int((mx >= out.llr - 1e-9).sum())
+                done += b
+                all_max = np.concatenate(maxima)
+                if exceed >= cfg.stop_after or gumbel_p(out.llr, all_max) is not None:
+                    break
         out.replicas_run = done
         out.exceed = exceed
-        if exceed >= cfg.stop_after and done < cfg.replicas:
+        full = max(cfg.replicas, min(done, cfg.extend_to))
+        if exceed >= cfg.stop_after and done < full:
             out.p_value = exceed / done
         else:
             out.p_value = (exceed + 1) / (done + 1)
-        all_max = np.concatenate(maxima)
         if exceed == 0:
             out.gumbel_p = gumbel_p(out.llr, all_max)
             if out.gumbel_p is not None:
                 out.p_value = min(out.p_value, out.gumbel_p)
         for cl in out.clusters:
             g = int((all_max >= cl["llr"] - 1e-9).sum())
-            p = (g + 1) / (done + 1) if done >= cfg.replicas or g < cfg.stop_after else g / done
+            p = (g + 1) / (done + 1) if done >= full or g < cfg.stop_after else g / done
             tail = gumbel_p(cl["llr"], all_max) if g == 0 else None
             cl["p_value"] = p if tail is None else min(p, tail)
         return out

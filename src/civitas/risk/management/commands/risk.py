@@ -37,8 +37,8 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--alpha",
         type=float,
         default=None,
-        help="report space-time clusters with p at most this (default 1e-4: a recurrence "
-        "interval of 10,000 days per matter)",
+        help="report space-time clusters with p at most this (default 3e-4: a recurrence "
+        "interval of about 3,300 days per matter)",
     )
     p.add_argument(
         "--detectors",
