@@ -245,3 +245,28 @@ def test_an_alert_without_a_point_reads_in_words_and_maps_the_city(
     data = _client(c["analyst"]).get(reverse("risk-alert-map", args=[a.pk])).json()
     assert data["centre"] is None and data["points"] == []
     assert _client(c["d1_analyst"]).get(reverse("risk-alert", args=[a.pk])).status_code == 404
+
+
+def test_new_appeals_found_for_a_promoted_alert_show_on_the_risk(
+    reg_city: dict[str, Any],
+) -> None:
+    from tests.risk.register_setup import store_alert, submit
+
+    c = reg_city
+    a = cluster(c, key="c1")
+    risk = services.promote(
+        actor=c["analyst"],
+        alerts=[a],
+        data=services.RiskIn(
+            title="Lifts", level="yellow", owner_unit=c["T-D1-housing"], deadline=later(5)
+        ),
+    )
+    more = [submit(c, f"Lift {i} stuck between floors", 0.52, 0.52 + i * 0.001) for i in (1, 2)]
+    old = list(a.links.values_list("appeal", flat=True))
+    from civitas.appeals.models import Appeal
+
+    store_alert(c, [*Appeal.objects.filter(pk__in=old), *more], lat=0.5, lon=0.5, key="c1")
+    html = _client(c["analyst"]).get(reverse("risk-risk", args=[risk.code])).content.decode()
+    timeline = html.split('id="timeline"')[1].split("</ol>")[0]
+    assert "New appeals found by the detectors" in timeline and "2 appeals" in timeline
+    assert all(p.ticket in html for p in more)

@@ -53,6 +53,7 @@ EVENT_WORDS = {
     "spread": gettext_lazy("Spread to another district"),
     "close": gettext_lazy("Closed"),
     "reopen": gettext_lazy("Reopened"),
+    "appeals_linked": gettext_lazy("New appeals found by the detectors"),
 }
 
 NUMBER_WORDS = {
