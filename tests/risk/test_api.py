@@ -121,3 +121,18 @@ def test_create_a_risk_directly_and_rights(reg_city: dict[str, Any]) -> None:
     code = made.json()["code"]
     assert _as(c["d1_analyst"]).get(f"/api/risk/risks/{code}").status_code == 404
     assert RiskItem.objects.count() == 1
+
+
+def test_the_risk_endpoints_are_described_in_openapi(reg_city: dict[str, Any]) -> None:
+    doc = _as(reg_city["analyst"]).get("/api/openapi.json")
+    assert doc.status_code == 200
+    paths = doc.json()["paths"]
+    for path in (
+        "/api/risk/alerts",
+        "/api/risk/alerts/{pk}",
+        "/api/risk/alerts/{pk}/{action}",
+        "/api/risk/risks",
+        "/api/risk/risks/{code}",
+        "/api/risk/risks/{code}/{action}",
+    ):
+        assert path in paths, path
