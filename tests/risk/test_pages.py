@@ -270,3 +270,42 @@ def test_new_appeals_found_for_a_promoted_alert_show_on_the_risk(
     timeline = html.split('id="timeline"')[1].split("</ol>")[0]
     assert "New appeals found by the detectors" in timeline and "2 appeals" in timeline
     assert all(p.ticket in html for p in more)
+
+
+def test_an_imminent_harm_alert_says_which_words(reg_city: dict[str, Any]) -> None:
+    from django.db import transaction
+
+    from civitas.kit import clock
+    from civitas.risk.models import Alert, AlertAppeal, AlertKind
+    from tests.risk.register_setup import submit
+
+    c = reg_city
+    appeal = submit(c, "Someone on the roof says he will jump off the building", 0.5, 0.5)
+    # Intake flags it (risk.harm); where that step is not installed, store what it would.
+    a = Alert.objects.filter(kind=AlertKind.HARM, links__appeal=appeal).first()
+    if a is None:
+        today = clock.now().date()
+        with transaction.atomic():
+            a = Alert.objects.create(
+                city="T",
+                kind=AlertKind.HARM,
+                category="self_harm",
+                jurisdiction=appeal.jurisdiction,
+                jurisdiction_path=appeal.jurisdiction_path,
+                lat=appeal.lat,
+                lon=appeal.lon,
+                start=today,
+                end=today,
+                detected_on=today,
+                observed=1,
+                expected=0.0,
+                numbers={"classes": ["self_harm"], "terms": ["jump off the building"]},
+                key=f"harm|appeal|{appeal.pk}",
+            )
+            AlertAppeal.objects.create(alert=a, appeal=appeal)
+    html = _client(c["analyst"]).get(reverse("risk-alert", args=[a.pk])).content.decode()
+    why = html.split('id="why"')[1].split("</p>")[0]
+    assert f"reads as imminent harm ({a.category})" in why and a.numbers["terms"]
+    assert all(str(t) in why for t in a.numbers["terms"])
+    assert "were expected" not in why and appeal.ticket in html
+    assert RESIDENT_NAME not in html and RESIDENT_PHONE not in html

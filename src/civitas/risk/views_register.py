@@ -200,6 +200,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
         "ratio": ratio,
         "may_manage": may,
         "handled_by": _people({a.handled_by})[a.handled_by] if a.handled_by else "",
+        "terms": "、".join(str(t) for t in (a.numbers or {}).get("terms", [])),
         "open_moves": a.status in services.ALERT_MOVES["promote"],
         "levels": Level.choices,
         "map_url": reverse("risk-alert-map", args=[a.pk]),
