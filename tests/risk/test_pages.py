@@ -309,3 +309,16 @@ def test_an_imminent_harm_alert_says_which_words(reg_city: dict[str, Any]) -> No
     assert all(str(t) in why for t in a.numbers["terms"])
     assert "were expected" not in why and appeal.ticket in html
     assert RESIDENT_NAME not in html and RESIDENT_PHONE not in html
+
+
+def test_alert_queue_filters_by_area_and_refuses_bad_dates(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    d1 = cluster(c, key="c1")
+    d2 = cluster(c, lat=0.5, lon=2.5, key="c2")
+    client = _client(c["analyst"])
+    page = client.get(reverse("risk-alerts") + "?area=T-D2").content.decode()
+    assert '<option value="T-D2" selected>North 2 District</option>' in page
+    assert reverse("risk-alert", args=[d2.pk]) in page
+    assert reverse("risk-alert", args=[d1.pk]) not in page
+    bad = client.get(reverse("risk-alerts") + "?since=yesterday")
+    assert bad.status_code == 422 and "is not a date (YYYY-MM-DD)" in bad.content.decode()

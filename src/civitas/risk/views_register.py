@@ -14,7 +14,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -150,8 +150,20 @@ def alerts(request: HttpRequest) -> HttpResponse:
             "error": error,
             "kinds": AlertKind.choices,
             "statuses": AlertStatus.choices,
+            "areas": _areas(request),
         },
         status=422 if error else 200,
+    )
+
+
+def _areas(request: HttpRequest) -> list[Jurisdiction]:
+    """The cities the reader works in and their districts, for the area filter."""
+    cities = _cities(request)
+    return list(
+        Jurisdiction.objects.filter(
+            Q(code__in=cities, parent__isnull=True)
+            | Q(parent__code__in=cities, parent__parent__isnull=True)
+        ).order_by("path")
     )
 
 
