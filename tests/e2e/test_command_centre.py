@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 
 from civitas.kit import clock
 from civitas.risk.models import Alert, AlertKind
@@ -22,6 +23,13 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 PASSWORD = "correct horse battery staple"
 WALL = {"width": 1920, "height": 1080}
 LAPTOP = {"width": 1366, "height": 768}
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_figures() -> Any:
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.core.cache import cache
 from django.db import transaction
 from django.test import Client
 
@@ -92,6 +93,14 @@ def risk(c: dict[str, Any], code: str, street: str, level: str, status: str = "o
         deadline=NOW + timedelta(days=7),
         created_by="analyst",
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_kept_figures() -> Any:
+    """The command centre keeps past days' figures a few minutes; tests start without."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -16,13 +16,15 @@ with a year of appeals as with a week:
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Count, Min, Q, QuerySet, Sum
-from django.db.models.functions import TruncDate
+from django.core.cache import cache
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext_lazy as _
 
 from civitas.appeals.models import OPEN_STATUSES, Appeal, Channel
@@ -48,6 +50,7 @@ TOP_MATTERS = 8
 ALERTS_SHOWN = 12
 OVERDUE_UNITS = 10
 RISKS_SHOWN = 8
+PAST_TTL = 300  # seconds the figures of past days are kept
 LEVEL_ORDER = (Level.RED, Level.ORANGE, Level.YELLOW, Level.BLUE)
 
 
@@ -107,11 +110,12 @@ def children(area: Jurisdiction) -> list[Jurisdiction]:
 
 
 def _under(area: Jurisdiction, field_name: str = "jurisdiction_path") -> Q:
+    """Rows of the area. The city column comes first so that the tables' (city, …) indexes
+    serve every query; rows of the city that no place was found for belong to the city."""
     q = Q(**{f"{field_name}__startswith": area.path})
     if area.parent_id is None:
-        # Rows of the city that no place was found for still belong to the city.
-        q |= Q(**{field_name: ""}, city=area.code)
-    return q
+        q |= Q(**{field_name: ""})
+    return Q(city=area.root_code) & q
 
 
 def _child_code(area: Jurisdiction, path: str) -> str:
@@ -174,6 +178,14 @@ def _appeals(actor: Any, area: Jurisdiction) -> QuerySet[Appeal]:
     return readable(actor, Appeal.objects.filter(_under(area)))
 
 
+def _count(actor: Any, where: Q | None = None) -> Count:
+    """Count appeals. Only a scope of units joins assignments and summonses (a case may come
+    twice); a scope of areas does not, and counting distinct ids there would sort every
+    condition's ids apart for nothing."""
+    scope = scope_of(actor)
+    return Count("id", filter=where, distinct=bool(scope.unit_ids) and not scope.everything)
+
+
 def places(actor: Any, area: Jurisdiction, now: datetime) -> tuple[list[Place], Place]:
     """The area's subdivisions with their figures, and a line for what is in the area but
     in none of them (no place found below the area)."""
@@ -195,51 +207,59 @@ def places(actor: Any, area: Jurisdiction, now: datetime) -> tuple[list[Place], 
     t0, t1 = day_bounds(today, today)
     first = today - timedelta(days=WINDOW_DAYS["month"] - 1)
 
-    def add(path: str, day: date, n: int) -> None:
-        p = slot(path)
-        age = (today - day).days
-        for w in WINDOWS:
-            if age < WINDOW_DAYS[w]:
-                p.appeals[w] += n
-
     if area.depth + 1 < path_depth():
         rolled = (
             readable(actor, UnitDay.objects.filter(_under(area)))
             .filter(day__gte=first, day__lt=today)
-            .values("jurisdiction_path", "day")
-            .annotate(n=Sum("dispatched"))
+            .values("jurisdiction_path")
+            .annotate(
+                **{
+                    w: Sum(
+                        "dispatched",
+                        filter=Q(day__gte=today - timedelta(days=WINDOW_DAYS[w] - 1)),
+                    )
+                    for w in ("week", "month")
+                }
+            )
             .order_by()
         )
         for r in rolled:
-            add(r["jurisdiction_path"], r["day"], int(r["n"] or 0))
+            p = slot(r["jurisdiction_path"])
+            for w in ("week", "month"):
+                p.appeals[w] += int(r[w] or 0)
         live = (
             _appeals(actor, area)
             .filter(received_at__gte=t0, received_at__lt=t1)
             .values("jurisdiction_path")
-            .annotate(n=Count("id", distinct=True))
+            .annotate(n=_count(actor))
             .order_by()
         )
         for r in live:
-            add(r["jurisdiction_path"], today, r["n"])
+            p = slot(r["jurisdiction_path"])
+            for w in WINDOWS:
+                p.appeals[w] += r["n"]
     else:
         # The roll-up keeps paths down to streets; a street's communities are counted from
         # the street's own appeals (a small area).
-        s0, _s1 = day_bounds(first, today)
+        starts = {
+            w: day_bounds(today - timedelta(days=WINDOW_DAYS[w] - 1), today)[0] for w in WINDOWS
+        }
         counted = (
             _appeals(actor, area)
-            .filter(received_at__gte=s0, received_at__lt=t1)
-            .annotate(d=TruncDate("received_at", tzinfo=zone()))
-            .values("jurisdiction_path", "d")
-            .annotate(n=Count("id", distinct=True))
+            .filter(received_at__gte=starts["month"], received_at__lt=t1)
+            .values("jurisdiction_path")
+            .annotate(**{w: _count(actor, Q(received_at__gte=starts[w])) for w in WINDOWS})
             .order_by()
         )
         for r in counted:
-            add(r["jurisdiction_path"], r["d"], r["n"])
+            p = slot(r["jurisdiction_path"])
+            for w in WINDOWS:
+                p.appeals[w] += r[w]
 
     risks = (
         readable(actor, RiskItem.objects.filter(_under(area), status=RiskStatus.OPEN))
         .values("jurisdiction_path", "level")
-        .annotate(n=Count("id", distinct=True))
+        .annotate(n=Count("id"))
         .order_by()
     )
     for r in risks:
@@ -248,7 +268,7 @@ def places(actor: Any, area: Jurisdiction, now: datetime) -> tuple[list[Place], 
     alerts = (
         readable(actor, Alert.objects.filter(_under(area)).filter(open_alerts(now)))
         .values("jurisdiction_path")
-        .annotate(n=Count("id", distinct=True))
+        .annotate(n=Count("id"))
         .order_by()
     )
     for r in alerts:
@@ -282,7 +302,7 @@ def intake(actor: Any, area: Jurisdiction, now: datetime) -> Intake:
     for r in (
         base.filter(received_at__gte=t0, received_at__lt=t1)
         .values("channel")
-        .annotate(n=Count("id", distinct=True))
+        .annotate(n=_count(actor))
         .order_by()
     ):
         now_by[r["channel"]] += r["n"]
@@ -296,8 +316,8 @@ def intake(actor: Any, area: Jurisdiction, now: datetime) -> Intake:
             base.filter(received_at__gte=d0, received_at__lt=d1)
             .values("channel")
             .annotate(
-                n=Count("id", distinct=True),
-                by_now=Count("id", filter=Q(received_at__lt=cut), distinct=True),
+                n=_count(actor),
+                by_now=_count(actor, Q(received_at__lt=cut)),
             )
             .order_by()
         ):
@@ -367,10 +387,8 @@ def three_rates(actor: Any, area: Jurisdiction, now: datetime) -> Rates:
             dispatched_at__isnull=False,
         )
         .aggregate(
-            open_overdue=Count("id", filter=Q(resolve_due__lt=now), distinct=True),
-            awaiting=Count(
-                "id", filter=Q(accepted_at__isnull=True, respond_due__gte=now), distinct=True
-            ),
+            open_overdue=_count(actor, Q(resolve_due__lt=now)),
+            awaiting=_count(actor, Q(accepted_at__isnull=True, respond_due__gte=now)),
         )
     )
     counts["open_overdue"] = int(live["open_overdue"] or 0)
@@ -386,14 +404,26 @@ class Overdue:
 
 def overdue(actor: Any, area: Jurisdiction, now: datetime) -> Overdue:
     """Open cases past their resolve deadline, by the unit leading them (most first)."""
-    rows = list(
+    # Open cases are few next to all the appeals; the query is shaped so that planners read
+    # them through the (city, status, received_at) index: grouped here, not by a GROUP BY
+    # lead_unit (SQLite would walk the (lead_unit, status) index over every appeal), the
+    # deadline behind COALESCE (past deadlines match nearly every appeal ever received), and
+    # ordered as that index is (SQLite's statistics cannot tell that open statuses are rare).
+    found: dict[int | None, dict[str, Any]] = {}
+    for _pk, unit_id, due in (
         _appeals(actor, area)
-        .filter(status__in=list(OPEN_STATUSES), resolve_due__lt=now)
-        .values("lead_unit_id")
-        .annotate(n=Count("id", distinct=True), oldest=Min("resolve_due"))
-        .order_by()
-    )
-    rows.sort(key=lambda r: (-r["n"], r["oldest"]))
+        # The deadline is compared through COALESCE(d, d) so that no planner takes the
+        # resolve_due index: past deadlines are nearly every appeal ever received; open cases
+        # (the (city, status, received_at) index) are few.
+        .alias(due=Coalesce("resolve_due", "resolve_due"))
+        .filter(status__in=list(OPEN_STATUSES), due__lt=now)
+        .values_list("pk", "lead_unit_id", "resolve_due")
+        .order_by("city", "status", "received_at")
+    ):
+        r = found.setdefault(unit_id, {"lead_unit_id": unit_id, "n": 0, "oldest": due})
+        r["n"] += 1
+        r["oldest"] = min(r["oldest"], due)
+    rows = sorted(found.values(), key=lambda r: (-r["n"], r["oldest"]))
     ids = [r["lead_unit_id"] for r in rows[:OVERDUE_UNITS] if r["lead_unit_id"]]
     names = {u.pk: u for u in readable(actor, Unit.objects.filter(pk__in=ids))}
     units = []
@@ -452,24 +482,61 @@ class Trend:
         return " ".join(f"{i * step:.1f},{22 - 20 * v / top:.1f}" for i, v in enumerate(self.daily))
 
 
+def _cached(actor: Any, key: tuple[str, ...], compute: Any) -> Any:
+    """Figures of days gone by, kept a few minutes per scope: they change only when a past
+    case is reclassified or moved, and the wall screen asks again and again."""
+    scope = scope_of(actor)
+    who = "all" if scope.everything else repr((scope.paths, sorted(scope.unit_ids)))
+    digest = hashlib.sha256(repr((who, *key)).encode()).hexdigest()[:32]
+    name = f"risk.command.{key[0]}.{digest}"
+    found = cache.get(name)
+    if found is None:
+        found = compute()
+        cache.set(name, found, PAST_TTL)
+    return found
+
+
+def _matter_days(actor: Any, area: Jurisdiction, first: date, today: date) -> dict[int, list[int]]:
+    """Appeals per matter and day from ``first`` to the day before ``today``."""
+    n = (today - first).days
+    # One count per day as SQL conditions on the indexed instant, not a date function per row
+    # (on SQLite a time-zone-aware TruncDate calls back into Python for every appeal).
+    edges = [day_bounds(first + timedelta(days=i), first + timedelta(days=i))[0] for i in range(n)]
+    edges.append(day_bounds(today, today)[0])
+    days = {
+        f"d{i}": _count(actor, Q(received_at__gte=edges[i], received_at__lt=edges[i + 1]))
+        for i in range(n)
+    }
+    return {
+        r["matter_id"]: [int(r[f"d{i}"]) for i in range(n)]
+        for r in _appeals(actor, area)
+        .filter(received_at__gte=edges[0], received_at__lt=edges[-1], matter__isnull=False)
+        .values("matter_id")
+        .annotate(**days)
+        .order_by()
+    }
+
+
 def top_matters(actor: Any, area: Jurisdiction, now: datetime) -> list[Trend]:
     """The matters most appealed in the last 7 days and how they moved against the 7 days
     and the 4 weeks before."""
     today = today_of(now)
     first = today - timedelta(days=TREND_DAYS - 1)
-    s0, s1 = day_bounds(first, today)
-    series: dict[int, list[int]] = defaultdict(lambda: [0] * TREND_DAYS)
+    past = _cached(
+        actor,
+        ("matters", area.code, first.isoformat()),
+        lambda: _matter_days(actor, area, first, today),
+    )
+    series: dict[int, list[int]] = {k: [*v, 0] for k, v in past.items()}
+    t0, t1 = day_bounds(today, today)
     for r in (
         _appeals(actor, area)
-        .filter(received_at__gte=s0, received_at__lt=s1, matter__isnull=False)
-        .annotate(d=TruncDate("received_at", tzinfo=zone()))
-        .values("matter_id", "d")
-        .annotate(n=Count("id", distinct=True))
+        .filter(received_at__gte=t0, received_at__lt=t1, matter__isnull=False)
+        .values("matter_id")
+        .annotate(n=_count(actor))
         .order_by()
     ):
-        i = (r["d"] - first).days
-        if 0 <= i < TREND_DAYS:
-            series[r["matter_id"]][i] += r["n"]
+        series.setdefault(r["matter_id"], [0] * TREND_DAYS)[-1] = r["n"]
     ranked = sorted(series.items(), key=lambda kv: (-sum(kv[1][-7:]), kv[0]))[:TOP_MATTERS]
     ranked = [(k, v) for k, v in ranked if sum(v[-7:]) > 0]
     matters = Matter.objects.in_bulk([k for k, _v in ranked])
@@ -531,8 +598,14 @@ class Overview:
     alerts: list[Alert]
 
 
-def overview(actor: Any, code: str | None = None) -> Overview:
-    area, tops = area_of(actor, code)
+def overview(
+    actor: Any,
+    code: str | None = None,
+    *,
+    chosen: tuple[Jurisdiction, list[Jurisdiction]] | None = None,
+) -> Overview:
+    """Everything the page shows; ``chosen`` is ``area_of``'s answer when the caller has it."""
+    area, tops = chosen or area_of(actor, code)
     now = clock.now()
     found, rest = places(actor, area, now)
     return Overview(

@@ -92,8 +92,9 @@ def _alert_rows(alerts: list[Alert]) -> list[dict[str, Any]]:
 @require_GET
 def page(request: HttpRequest) -> HttpResponse:
     _allowed(request)
-    area, _tops = _area(request)
-    o = command.overview(request.user, area.code)
+    chosen = _area(request)
+    area = chosen[0]
+    o = command.overview(request.user, chosen=chosen)
     show = request.GET.get("show") or "today"
     if show not in command.METRICS:
         show = "today"
