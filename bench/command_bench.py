@@ -10,8 +10,10 @@ streets; the assessment roll-up is built once (as the scheduled refresh keeps it
 through Django's test client with the clock at the end of the year, p50/p95 of ``--reps``
 requests of the page for the city centre (the city, a district, a street), for a district
 centre, of the polled alerts fragment and of the map's GeoJSON, with the number of SQL
-queries each; beside them, counting the city's last 30 days per district straight from the
-appeals (what the map would cost without the roll-up).
+queries each; the city page again with nothing kept from an earlier request (the past days'
+matter counts are kept five minutes); the time of each part of the page; beside them,
+counting the city's last 30 days per district straight from the appeals (what the map would
+cost without the roll-up). ``--profile`` prints where one city page spends its time.
 
 SQLite by default, in a temporary folder. ``--database-url`` names a PostgreSQL database
 whose name starts with ``civitas_bench``: it is dropped and created afresh.
@@ -244,6 +246,16 @@ def run(args: argparse.Namespace) -> None:
                 get(cl, url)()
             figures[name]["queries"] = len(q.captured_queries)
             print(f"  {name}: {figures[name]}", file=sys.stderr)
+
+        # The page as the first request after the past days' figures expired.
+        from django.core.cache import cache
+
+        def cold() -> None:
+            cache.clear()
+            get(city_client, "/command/")()
+
+        figures["page_city_nothing_kept"] = ab.times(cold, args.reps)
+        print(f"  page_city_nothing_kept: {figures['page_city_nothing_kept']}", file=sys.stderr)
 
         if args.profile:
             import cProfile
