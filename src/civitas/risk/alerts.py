@@ -342,9 +342,10 @@ def _update(alert: Alert, spec: Spec, now: Any) -> Alert:
             at=now,
             actor=ACTOR,
             action="appeals_linked",
-            note=f"{len(linked)} more appeals found by the {alert.kind} detector",
+            note="",
             data={
                 "alert": alert.pk,
+                "kind": alert.kind,
                 "appeals": linked,
                 "district": district_of(alert.jurisdiction_path),
             },

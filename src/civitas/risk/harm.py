@@ -83,6 +83,9 @@ _IF = (
     rf"(一旦|一但|如果|假如|万一|倘若|要是|若|如|试想|可能|容易|极易|易|随时|会|将|担心|害怕|怕|"
     rf"生怕|等到|非得等|以免|防止|引起|引发|导致|看到|报道)[^{_CLAUSE}]{{0,8}}"
 )
+# English conditions and questions ("if someone is trapped, call 119", "is anyone trapped?").
+_EN_IF = r"\b(if|in case( of)?|should|whether|when(ever)?|risk of|danger of|prevent)\b[^,.;:!?]{0,40}"  # noqa: E501
+_EN_ASK = r"[^.!\n]{0,20}\?"
 _PAST = rf"((19|20)[0-9]{{2}}年|曾经|曾|以前|去年|前年|多年前|几年前|年前)[^{_CLAUSE}]{{0,10}}"
 
 LEXICON: tuple[Term, ...] = (
@@ -123,10 +126,12 @@ LEXICON: tuple[Term, ...] = (
     _zh(HAZARD, r"爆炸", before=_IF + "|信息|知识", after="性|隐患|风险|事故|场|声|般"),
     _zh(HAZARD, r"(倒塌|坍塌|塌陷|塌方|垮塌|要塌|塌了)", before=_PAST, after=_LATENT),
     _zh(HAZARD, r"有人触电|触电了|有人被困|被困了|困在里面|出不来了", before=_IF + "|" + _PAST, after=_LATENT),  # noqa: E501
-    _en(HAZARD, r"gas leak(ing)?|smell(s|ing)? (of )?gas|leaking gas"),
+    _en(HAZARD, r"gas leak(ing)?|smell(s|ing)? (of )?gas|leaking gas", before=_EN_IF, after=_EN_ASK),  # noqa: E501
     _en(HAZARD, r"on fire|fire (is )?(spreading|burning|broke out)|(house|building|flat|apartment) fire|"  # noqa: E501
-        r"flames|smoke (is )?(pouring|coming)|explosion|exploded"),
-    _en(HAZARD, r"collaps(e|ed|ing)|caving in|electrocuted|live wires? down|trapped"),
+        r"flames|smoke (is )?(pouring|coming)|explosion|exploded", before=_EN_IF, after=_EN_ASK),
+    _en(HAZARD, r"collaps(e|ed|ing)|caving in|electrocuted|live wires? down", before=_EN_IF),
+    _en(HAZARD, r"(people|someone|somebody|a person|a child|children|kids|we|they|he|she|i|residents)"  # noqa: E501
+        r"( is| are|'re|'s| am|'m)? (still )?(trapped|stuck inside)", before=_EN_IF, after=_EN_ASK),
 )  # fmt: skip
 
 
