@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/report_bench.py [--per-month 100000] [--reps 5] [--seed 11]
         [--database-url postgresql://postgres@127.0.0.1:5432/civitas_bench_reports]
+        [--reuse DIR]
 
 The synthetic city of bench/assessment_bench.py (16 districts × 8 streets × 4 communities,
 224 units), 40 matters, and ``--per-month`` appeals in each of November 2025 (the month a year
@@ -10,8 +11,9 @@ recurring-problem search looks at), each with a point inside its street, a chann
 unit; assessment roll-up rows for every unit and day of October and November 2026; 300
 alerts and 60 risks. Then, as of 1 December 2026, signed in as a city analyst: the monthly
 report of November 2026 for the city and for one district, the weekly report of the last
-week of November, the HTML page and the PDF through Django's test client (``--reps`` runs
-each after one warm-up, p50 and max).
+week of November, the HTML page (cold: the cache emptied first; cached: a second look at an
+ended period) and the PDF through Django's test client (``--reps`` runs each after one
+warm-up, p50 and max), and the time of each part of one monthly report.
 
 SQLite by default, in a temporary folder. ``--database-url`` names a PostgreSQL database
 whose name starts with ``civitas_bench``: it is dropped and created afresh.
@@ -219,15 +221,37 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--seed", type=int, default=11)
     p.add_argument("--database-url", default="")
+    p.add_argument(
+        "--reuse",
+        default="",
+        help="a folder whose bench.sqlite3 (or, with --database-url, the database) an earlier "
+        "run of this benchmark filled with the same options: measure without generating again",
+    )
     args = p.parse_args()
     with c.temp_dir() as tmp:
-        if args.database_url:
+        if args.database_url and args.reuse:
+            _setup(args.database_url)
+        elif args.database_url:
             from assessment_bench import fresh_postgres
 
             fresh_postgres(args.database_url)
+        elif args.reuse:
+            Path(args.reuse).mkdir(parents=True, exist_ok=True)
+            c.fresh_django(Path(args.reuse))
         else:
             c.fresh_django(Path(tmp))
         run(args)
+
+
+def _setup(url: str) -> None:
+    import os
+
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("CIVITAS_DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civitas.settings")
+    import django
+
+    django.setup()
 
 
 def run(args: argparse.Namespace) -> None:
@@ -242,17 +266,19 @@ def run(args: argparse.Namespace) -> None:
 
     now = datetime(2026, 12, 1, 4, 0, tzinfo=UTC)
     figures: dict[str, Any] = {"database": connection.vendor, "per_month": args.per_month}
-    with transaction.atomic():
-        made = make_city()
-        matters = make_matters()
-    n, gen_s = c.timed(lambda: generate(args.per_month, args.seed, made, matters))
-    figures["appeals"] = n
-    figures["generate_s"] = round(gen_s, 1)
-    figures |= extras(made, matters, args.seed)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
-    analyst = User.objects.create(username="bench-analyst")
-    Membership.objects.create(user=analyst, unit=made["centre"], role=Role.ANALYST)
+    if not Appeal.objects.filter(city="B").exists():
+        with transaction.atomic():
+            made = make_city()
+            matters = make_matters()
+        _n, gen_s = c.timed(lambda: generate(args.per_month, args.seed, made, matters))
+        figures["generate_s"] = round(gen_s, 1)
+        figures |= extras(made, matters, args.seed)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        analyst = User.objects.create(username="bench-analyst")
+        Membership.objects.create(user=analyst, unit=made["centre"], role=Role.ANALYST)
+    analyst = User.objects.get(username="bench-analyst")
+    figures["appeals"] = Appeal.objects.filter(city="B").count()
     client = Client(HTTP_HOST="localhost")
     client.force_login(analyst)
     nov = reports.parse("month", "2026-11")
@@ -276,9 +302,10 @@ def run(args: argparse.Namespace) -> None:
             ("month_district_figures", lambda: reports.build(analyst, nov, district)),
             ("week_city_figures", lambda: reports.build(analyst, week, city)),
             ("month_city_pdf_render_only", lambda: report_pdf.render(sample, "zh-hans")),
-            ("month_city_page", lambda: _ok(client, "/risk/reports/month/2026-11/?area=B")),
-            ("month_city_pdf", lambda: _ok(client, "/risk/reports/month/2026-11.pdf?area=B")),
-            ("week_city_page", lambda: _ok(client, "/risk/reports/week/2026-W48/?area=B")),
+            ("month_city_page_cold", lambda: _ok(client, MONTH_PAGE, cold=True)),
+            ("month_city_page_cached", lambda: _ok(client, MONTH_PAGE)),
+            ("month_city_pdf_cached", lambda: _ok(client, MONTH_PDF)),
+            ("week_city_page_cold", lambda: _ok(client, WEEK_PAGE, cold=True)),
         ]:
             figures[name] = times(fn, args.reps)
             print(f"  {name}: {figures[name]}", file=sys.stderr, flush=True)
@@ -290,7 +317,16 @@ def run(args: argparse.Namespace) -> None:
     c.emit("reports", figures)
 
 
-def _ok(client: Any, url: str) -> None:
+MONTH_PAGE = "/risk/reports/month/2026-11/?area=B"
+MONTH_PDF = "/risk/reports/month/2026-11.pdf?area=B"
+WEEK_PAGE = "/risk/reports/week/2026-W48/?area=B"
+
+
+def _ok(client: Any, url: str, cold: bool = False) -> None:
+    from django.core.cache import cache
+
+    if cold:
+        cache.clear()
     r = client.get(url)
     assert r.status_code == 200, (url, r.status_code, r.content[:300])
 

@@ -4,8 +4,8 @@ Week 47 of 2026 (Monday 16 – Sunday 22 November) in the small test city:
 
 - lift (T-M1-1-1) at one point of Elm 11 Street (lon 0.5, lat 0.5), hotline:
   6 this week (Mon 2, Tue 3, Wed 1), 2 in week 46, 1 in week 44 → recurs (3 of 8 weeks);
-  led by District 1 Housing Bureau 5 times, by Street 11 Office 4 times; the responsibility
-  list names the street office.
+  this week's led by District 1 Housing Bureau 4 times, by Street 11 Office twice; the
+  responsibility list names the street office.
 - water (T-M1-1-2), web form:
   4 this week (Thursday, the busiest day) at a point of Elm 21 Street (lon 2.5, lat 1.5)
   — only this week: one-off;

@@ -25,9 +25,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, Max, Min, Q, QuerySet, Value, When
+from django.core.cache import cache
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.db.models.functions import Floor
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
@@ -264,6 +276,15 @@ def _named(obj: Any) -> Named:
 UNKNOWN = Named("Not classified", "未分类")
 
 
+def _both(label: Any, code: str = "") -> Named:
+    """A translatable label (a choice's) in both languages, for rendering in either later."""
+    with translation.override("en"):
+        en = str(label)
+    with translation.override("zh-hans"):
+        zh = str(label)
+    return Named(en, zh, code)
+
+
 @dataclass
 class Row:
     """A line of a ranked table: this period, the one before, and the change."""
@@ -410,10 +431,14 @@ Span = tuple[date, date] | None
 
 def span(area: Area) -> Span:
     """The local days of the area's first and last appeal (None without any)."""
-    got = area.appeals().aggregate(first=Min("received_at"), last=Max("received_at"))
-    if got["first"] is None:
+    # Two ordered reads walk the received_at index from either end (one MIN/MAX query
+    # over both ends would read every row on SQLite).
+    times = area.appeals().values_list("received_at", flat=True)
+    first = times.order_by("received_at").first()
+    last = times.order_by("-received_at").first()
+    if first is None or last is None:
         return None
-    return got["first"].astimezone(zone()).date(), got["last"].astimezone(zone()).date()
+    return first.astimezone(zone()).date(), last.astimezone(zone()).date()
 
 
 def _ranked(
@@ -460,78 +485,92 @@ def build(actor: Any, period: ReportPeriod, area: Area, data: Span | bool = True
 
 
 def _volumes(report: Report, appeals: QuerySet[Appeal], has_before: bool, has_year: bool) -> None:
+    """Appeals per day and per channel (this period, the one before, a year ago): one scan
+    grouped by day and channel. The day is a CASE over the day ends in order (the first that
+    holds is the day), far cheaper than a conditional count per day on every row."""
     p, b, y = report.period, report.previous, report.year_ago
-    # One scan, grouped by day: a CASE over the day ends (in order, so the first that holds
-    # is the day) is far cheaper than a conditional count per day on every row.
     days = [*b.days, *p.days]
     whens = []
     if has_year:
         whens.append(When(received_at__lt=y.bounds()[1], then=Value(-1)))
     whens += [When(received_at__lt=day_bounds(d, d)[1], then=Value(i)) for i, d in enumerate(days)]
     where = _window(b) | _window(p) | (_window(y) if has_year else Q(pk__in=[]))
-    got = {
-        r["bucket"]: int(r["n"])
-        for r in appeals.filter(where)
+    per_day: Counter[int] = Counter()
+    channels: dict[str, list[int]] = {}
+    offset = len(b.days)
+    for r in (
+        appeals.filter(where)
         .annotate(bucket=Case(*whens, default=Value(-2), output_field=IntegerField()))
-        .values("bucket")
+        .values("bucket", "channel")
         .annotate(n=Count("id"))
         .order_by()
-    }
-    offset = len(b.days)
-    report.by_day = [(d, got.get(offset + i, 0)) for i, d in enumerate(p.days)]
+    ):
+        bucket, n = r["bucket"], int(r["n"])
+        per_day[bucket] += n
+        if bucket >= 0:
+            channels.setdefault(r["channel"], [0, 0])[int(bucket >= offset)] += n
+    report.by_day = [(d, per_day.get(offset + i, 0)) for i, d in enumerate(p.days)]
     report.total = sum(n for _d, n in report.by_day)
     if has_before:
-        report.by_day_before = [got.get(i, 0) for i in range(offset)]
+        report.by_day_before = [per_day.get(i, 0) for i in range(offset)]
         report.total_before = sum(report.by_day_before)
     if has_year:
-        report.total_year_ago = got.get(-1, 0)
-
-
-def _pairs(
-    appeals: QuerySet[Appeal], report: Report, key: str, has_before: bool
-) -> dict[Any, tuple[int, int | None]]:
-    now, before = _window(report.period), _window(report.previous)
-    rows = (
-        appeals.filter(now | before)
-        .values(key)
-        .annotate(n=Count("id", filter=now), b=Count("id", filter=before))
-        .order_by()
-    )
-    return {r[key]: (int(r["n"]), int(r["b"]) if has_before else None) for r in rows}
-
-
-def _breakdowns(report: Report, appeals: QuerySet[Appeal], has_before: bool) -> None:
+        report.total_year_ago = per_day.get(-1, 0)
     labels = dict(Channel.choices)
-    channels = _pairs(appeals, report, "channel", has_before)
     report.channels = _ranked(
         [
-            Row(Named(str(labels.get(c, c)), str(labels.get(c, c)), c), n, b, key=c)
-            for c, (n, b) in channels.items()
+            Row(_both(labels.get(c, c), c), nb[1], nb[0] if has_before else None, key=c)
+            for c, nb in channels.items()
         ],
         rising=False,
     )
-    matters = _pairs(appeals, report, "matter_id", has_before)
+
+
+def _breakdowns(report: Report, appeals: QuerySet[Appeal], has_before: bool) -> None:
+    """Matters and places, this period and the one before: one scan grouped by both."""
+    p_start = report.period.bounds()[0]
+    matters: dict[int | None, list[int]] = {}
+    paths: dict[str, list[int]] = {}
+    for r in (
+        appeals.filter(_window(report.previous) | _window(report.period))
+        .annotate(
+            now=Case(
+                When(received_at__gte=p_start, then=Value(1)),
+                default=Value(0),
+                output_field=IntegerField(),
+            )
+        )
+        .values("now", "matter_id", "jurisdiction_path")
+        .annotate(n=Count("id"))
+        .order_by()
+    ):
+        n, now = int(r["n"]), int(r["now"])
+        matters.setdefault(r["matter_id"], [0, 0])[now] += n
+        paths.setdefault(r["jurisdiction_path"] or "", [0, 0])[now] += n
     names = {m.pk: _named(m) for m in Matter.objects.filter(pk__in=[k for k in matters if k])}
     rows = [
-        Row(names.get(k, UNKNOWN) if k else UNKNOWN, n, b, key=str(k or ""))
-        for k, (n, b) in matters.items()
+        Row(
+            names.get(k, UNKNOWN) if k else UNKNOWN,
+            nb[1],
+            nb[0] if has_before else None,
+            key=str(k or ""),
+        )
+        for k, nb in matters.items()
     ]
     report.matters = _ranked(rows, rising=False)
     report.matters_rising = _ranked([r for r in rows if r.key], rising=True, limit=5)
-    paths = _pairs(appeals, report, "jurisdiction_path", has_before)
     depth = len([p for p in report.area.path.split("/") if p])
     for attr, extra in (("places", 1), ("spots", 2)):
         summed: dict[str, list[int]] = {}
-        for path, (n, b) in paths.items():
-            cut = _cut(path or "", depth + extra)
-            if not cut:
-                continue
-            acc = summed.setdefault(cut, [0, 0])
-            acc[0] += n
-            acc[1] += b or 0
+        for path, nb in paths.items():
+            cut = _cut(path, depth + extra)
+            if cut:
+                acc = summed.setdefault(cut, [0, 0])
+                acc[0] += nb[0]
+                acc[1] += nb[1]
         where = {j.path: _named(j) for j in Jurisdiction.objects.filter(path__in=list(summed))}
         lines = [
-            Row(where[k], v[0], v[1] if has_before else None, key=k)
+            Row(where[k], v[1], v[0] if has_before else None, key=k)
             for k, v in summed.items()
             if k in where
         ]
@@ -552,7 +591,7 @@ def _alerts(report: Report, actor: Any) -> None:
         .order_by()
     }
     report.alerts = [
-        Row(Named(str(label), str(label), kind), *got.get(kind, (0, 0)), key=kind)
+        Row(_both(label, kind), *got.get(kind, (0, 0)), key=kind)
         for kind, label in AlertKind.choices
         if kind in got
     ]
@@ -661,35 +700,26 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
         lat0 = base.filter(lat__isnull=False).values_list("lat", flat=True).first() or 0.0
     ky = M_PER_DEG / CELL_M
     kx = M_PER_DEG * max(0.2, math.cos(math.radians(lat0))) / CELL_M
-    found: list[tuple[tuple[Any, ...], list[int], str]] = []
-    cells = (
-        base.filter(lat__isnull=False, lon__isnull=False)
-        .annotate(cy=Floor(F("lat") * ky), cx=Floor(F("lon") * kx))
-        .values("matter_id", "cy", "cx")
+    # One scan: located appeals grouped by matter and cell, the others by matter and place.
+    merged: dict[tuple[Any, ...], tuple[list[int], str]] = {}
+    for r in (
+        _placed(base, ky, kx)
+        .values("matter_id", "cy", "cx", "street")
         .annotate(where=Max("jurisdiction_path"), **spans)
         .order_by()
-    )
-    for r in cells:
-        counts = [int(r[f"p{i}"]) for i in range(n)]
-        if counts[-1] and sum(1 for c in counts if c) >= need:
-            found.append((("cell", r["matter_id"], int(r["cy"]), int(r["cx"])), counts, r["where"]))
-    streets: dict[tuple[int, str], list[int]] = {}
-    for r in (
-        base.filter(lat__isnull=True)
-        .exclude(jurisdiction_path="")
-        .values("matter_id", "jurisdiction_path")
-        .annotate(**spans)
-        .order_by()
     ):
-        street = cut_path(r["jurisdiction_path"], 3)
-        if len([p for p in street.split("/") if p]) < 3:
-            continue  # a district is not a place a problem recurs at
-        acc = streets.setdefault((r["matter_id"], street), [0] * n)
+        key = _place_key(r)
+        if key is None:
+            continue
+        counts, where = merged.setdefault(key, ([0] * n, ""))
         for i in range(n):
-            acc[i] += int(r[f"p{i}"])
-    for (matter_id, street), counts in streets.items():
-        if counts[-1] and sum(1 for c in counts if c) >= need:
-            found.append((("street", matter_id, street), counts, street))
+            counts[i] += int(r[f"p{i}"])
+        merged[key] = (counts, max(where, r["where"] or ""))
+    found = [
+        (key, counts, where if key[0] == "cell" else key[2])
+        for key, (counts, where) in merged.items()
+        if counts[-1] and sum(1 for c in counts if c) >= need
+    ]
     report.recurring_found = len(found)
     found.sort(key=lambda f: (-sum(1 for c in f[1] if c), -sum(f[1]), str(f[0])))
     chosen = found[:15]
@@ -701,7 +731,7 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
             path__in=wheres | {cut_path(w, 3) for w in wheres} | {cut_path(w, 2) for w in wheres}
         ).select_related("level")
     }
-    leads = _lead_votes(base, chosen, ky, kx)
+    leads = _lead_votes(appeals.filter(_window(report.period)), chosen, ky, kx)
     units = {u.pk: u for u in Unit.objects.filter(pk__in={u for v in leads.values() for u in v})}
     for key, counts, where in chosen:
         matter = matters[key[1]]
@@ -727,44 +757,50 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
         )
 
 
+def _placed(qs: QuerySet[Appeal], ky: float, kx: float) -> Any:
+    """Each appeal's place: its ~300 m cell (cy, cx) when it has a point, else its area."""
+    return qs.annotate(
+        cy=Floor(F("lat") * ky),
+        cx=Floor(F("lon") * kx),
+        street=Case(
+            When(lat__isnull=True, then=F("jurisdiction_path")),
+            default=Value(""),
+            output_field=CharField(),
+        ),
+    )
+
+
+def _place_key(r: dict[str, Any]) -> tuple[Any, ...] | None:
+    if r["cy"] is not None and r["cx"] is not None:
+        return ("cell", r["matter_id"], int(r["cy"]), int(r["cx"]))
+    street = cut_path(r["street"] or "", 3)
+    if len([p for p in street.split("/") if p]) < 3:
+        return None  # not located, or only to a district: not a place a problem recurs at
+    return ("street", r["matter_id"], street)
+
+
 def _lead_votes(
-    base: QuerySet[Appeal],
+    current: QuerySet[Appeal],
     chosen: list[tuple[tuple[Any, ...], list[int], str]],
     ky: float,
     kx: float,
 ) -> dict[tuple[Any, ...], Counter[int]]:
-    """For each chosen place, how many of its cases each unit led (two grouped queries)."""
+    """For each chosen place, how many of this period's cases each unit led."""
     votes: dict[tuple[Any, ...], Counter[int]] = {}
     wanted = {f[0] for f in chosen}
-    cell_matters = {k[1] for k in wanted if k[0] == "cell"}
-    street_matters = {k[1] for k in wanted if k[0] == "street"}
-    if cell_matters:
-        for r in (
-            base.filter(lat__isnull=False, lon__isnull=False, matter_id__in=cell_matters)
-            .exclude(lead_unit__isnull=True)
-            .annotate(cy=Floor(F("lat") * ky), cx=Floor(F("lon") * kx))
-            .values("matter_id", "cy", "cx", "lead_unit_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            cell: tuple[Any, ...] = ("cell", r["matter_id"], int(r["cy"]), int(r["cx"]))
-            if cell in wanted:
-                votes.setdefault(cell, Counter())[r["lead_unit_id"]] += int(r["n"])
-    if street_matters:
-        for r in (
-            base.filter(lat__isnull=True, matter_id__in=street_matters)
-            .exclude(lead_unit__isnull=True)
-            .values("matter_id", "jurisdiction_path", "lead_unit_id")
-            .annotate(n=Count("id"))
-            .order_by()
-        ):
-            street: tuple[Any, ...] = (
-                "street",
-                r["matter_id"],
-                cut_path(r["jurisdiction_path"], 3),
-            )
-            if street in wanted:
-                votes.setdefault(street, Counter())[r["lead_unit_id"]] += int(r["n"])
+    if not wanted:
+        return votes
+    rows = (
+        _placed(current.filter(matter_id__in={k[1] for k in wanted}), ky, kx)
+        .exclude(lead_unit__isnull=True)
+        .values("matter_id", "cy", "cx", "street", "lead_unit_id")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    for r in rows:
+        key = _place_key(r)
+        if key in wanted:
+            votes.setdefault(key, Counter())[r["lead_unit_id"]] += int(r["n"])
     return votes
 
 
@@ -778,6 +814,27 @@ def _listed_unit(city: str, matter: Matter, place: Jurisdiction | None) -> Named
     stand_in = Appeal(city=city, matter=matter, jurisdiction=place, title="", text="")
     decision = route(stand_in)
     return _named(decision.unit) if decision.unit is not None else None
+
+
+CACHE_SECONDS = 3600
+
+
+def cached(actor: Any, period: ReportPeriod, area: Area, data: Span | bool = True) -> Report:
+    """``build()`` through the cache once the period has ended: a month of a large city is
+    seconds of scanning, and its figures move only with late data, so an hour's staleness
+    is the price of a page and its PDF that open at once. Everyone who may read an area sees
+    the same figures (the area is inside their scope), except the units, which need
+    ``assessment.read``: that goes into the key."""
+    require(actor, "risk.read", path=area.path)
+    if period.last >= today():
+        return build(actor, period, area, data)
+    key = f"risk-report:v1:{area.code}:{period.label}:{int(can(actor, 'assessment.read'))}"
+    hit = cache.get(key)
+    if isinstance(hit, Report):
+        return hit
+    report = build(actor, period, area, data)
+    cache.set(key, report, CACHE_SECONDS)
+    return report
 
 
 # -- available periods -----------------------------------------------------------------------

@@ -89,7 +89,7 @@ def _page(
             period = reports.latest_complete(kind, area, data)
         else:
             period = reports.parse(kind, label)
-        report = reports.build(request.user, period, area, data)
+        report = reports.cached(request.user, period, area, data)
     except CivitasError as exc:
         return _error(request, exc)
     lang = translation.get_language() or "en"
@@ -131,7 +131,7 @@ def pdf(request: HttpRequest, kind: str, label: str) -> HttpResponse:
     lang = PDF_LANGS.get(wanted.lower(), "zh-hans" if wanted.lower().startswith("zh") else "en")
     try:
         area = reports.area_for(request.user, request.GET.get("area"))
-        report = reports.build(request.user, reports.parse(kind, label), area)
+        report = reports.cached(request.user, reports.parse(kind, label), area)
         body = report_pdf.render(report, lang)
     except CivitasError as exc:
         return _error(request, exc)
