@@ -5,8 +5,10 @@ planted bursts of residents' reports.
     .venv/bin/python bench/bursts_eval.py --from 2015-03-01 --to 2015-10-31 --inject 200
     .venv/bin/python bench/bursts_eval.py --inject 200 --anonymous  # planted rows, no reporter keys
 
-Reads the CSV with ``civitas.risk.scan.csvinput`` when it is there, else with the small reader
-below (same conventions: staff channels, City Hall point unlocated, source and address codes).
+Reads the CSV with its own small reader (the conventions of ``civitas.risk.scan.csvinput``:
+staff channels, City Hall point unlocated, source and address codes; plus an area column for
+the surge bench). ``--batches`` measures the staff batches; the other flags are the ablations
+in docs/EVALUATION.md.
 Prints the alerts (without injection) and one JSON object on its last line.
 """
 
@@ -95,12 +97,46 @@ def read_boston(path: Path, area_column: str | None = None) -> Events:
         areas=areas,
         extra={
             "source": np.array([sources.index(z[4]) for z in recs], dtype=np.int32),
+            "source_names": sources,
             "address": np.array(
                 [addresses.setdefault(z[5], len(addresses)) if z[5] else -1 for z in recs],
                 dtype=np.int64,
             ),
         },
     )
+
+
+def batches(events: Events, d0: int, d1: int) -> None:
+    """Runs of identical reports (one channel, one type, one point, within an hour of the
+    run's first row) per channel, and how many rows they hold."""
+    names = events.extra.get("source_names") or []
+    src = events.extra["source"]
+    keep = events.located & (events.day >= d0) & (events.day <= d1)
+    rows = np.flatnonzero(keep)
+    key = np.c_[src[rows], events.cat[rows], np.round(events.x[rows]), np.round(events.y[rows])]
+    _, group = np.unique(key, axis=0, return_inverse=True)
+    runs: dict[int, list[int]] = {}
+    for g in np.unique(group):
+        members = rows[group == g]  # already in time order
+        start = 0
+        for i in range(1, members.size + 1):
+            if i == members.size or events.t[members[i]] - events.t[members[start]] > 1.0:
+                if i - start >= 3:
+                    runs.setdefault(int(src[members[start]]), []).append(i - start)
+                start = i
+    out = {}
+    for code, sizes in sorted(runs.items(), key=lambda kv: -len(kv[1])):
+        z = sorted(sizes)
+        name = names[code] if code < len(names) else str(code)
+        out[name] = {
+            "staff": bool(events.staff[np.flatnonzero(src == code)[0]]),
+            "runs_of_3_or_more": len(z),
+            "rows_in_them": int(sum(z)),
+            "median": z[len(z) // 2],
+            "runs_of_8_or_more": sum(1 for v in z if v >= 8),
+            "largest": z[-3:],
+        }
+    print(json.dumps({"mode": "batches", "days": d1 - d0 + 1, "by_channel": out}))
 
 
 def main() -> None:
@@ -120,6 +156,13 @@ def main() -> None:
     ap.add_argument("--chain-step-m", type=float, default=None)
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--min-units-one-channel", type=int, default=None)
+    ap.add_argument("--repeat-h", type=float, default=None)
+    ap.add_argument(
+        "--count-staff", action="store_true", help="treat staff rows as residents' (ablation)"
+    )
+    ap.add_argument(
+        "--batches", action="store_true", help="measure staff batches and one-channel lists"
+    )
     args = ap.parse_args()
     path = (
         Path(args.input) if args.input else data_dir([]) / "boston" / "requests_2015_jan_oct.csv.gz"
@@ -128,9 +171,21 @@ def main() -> None:
     d0 = events.day_of(date.fromisoformat(args.start))
     d1 = events.day_of(date.fromisoformat(args.end))
     det = BurstDetector()
-    for name in ("min_units", "chain_gap_min", "chain_step_m", "alpha", "min_units_one_channel"):
+    for name in (
+        "min_units",
+        "chain_gap_min",
+        "chain_step_m",
+        "alpha",
+        "min_units_one_channel",
+        "repeat_h",
+    ):
         if getattr(args, name) is not None:
             setattr(det, name, getattr(args, name))
+    if args.count_staff:
+        events.staff = np.zeros(len(events), dtype=bool)
+    if args.batches:
+        batches(events, d0, d1)
+        return
     started = time.perf_counter()
     if not args.inject:
         alerts = []

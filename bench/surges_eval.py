@@ -35,6 +35,7 @@ def main() -> None:
     ap.add_argument("--to", dest="end", default="2015-10-31")
     ap.add_argument("--area", default="ward", help="ward, neighborhood, ... or none")
     ap.add_argument("--per-month", type=float, default=1.0)
+    ap.add_argument("--min-observed", type=int, default=5)
     ap.add_argument("--quiet", action="store_true", help="print only the summary")
     args = ap.parse_args()
     path = (
@@ -43,7 +44,7 @@ def main() -> None:
     events = read_boston(path, None if args.area == "none" else args.area)
     d0 = events.day_of(date.fromisoformat(args.start))
     d1 = events.day_of(date.fromisoformat(args.end))
-    det = SurgeDetector(false_alarms_per_month=args.per_month)
+    det = SurgeDetector(false_alarms_per_month=args.per_month, min_observed=args.min_observed)
     started = time.perf_counter()
     alerts = []
     for d in range(d0, d1 + 1):
@@ -62,6 +63,7 @@ def main() -> None:
                 "to": args.end,
                 "area": args.area,
                 "designed_false_alarms_per_month": args.per_month,
+                "min_observed": args.min_observed,
                 "alerts": len(alerts),
                 "alerts_per_month": round(len(alerts) / months, 2),
                 "alert_days": len({a["detected_on"] for a in alerts}),

@@ -119,6 +119,7 @@ class BurstDetector:
     history_days: int = 56
     chain_gap_min: float = 5.0
     chain_step_m: float = 150.0
+    repeat_h: float = 1.0
     min_units_one_channel: int = 8
 
     def run(self, events: Events, day: int) -> list[Found]:
@@ -172,6 +173,7 @@ class BurstDetector:
             address[res],
             self.chain_gap_min / 60.0,
             self.chain_step_m,
+            self.repeat_h,
         )
         r2 = self.radius_m**2
         anchors = np.flatnonzero(events.day[res] == day)
