@@ -254,6 +254,14 @@ class TestPage:
         # Communities are below the roll-up's depth: counted from the street's appeals.
         assert row(street, "T-D1-S1-C1") == ["3", "3", "9", "0", "0", "0"]
         assert "Back to North 1 District" in street
+        assert 'http-equiv="refresh"' not in street
+        wall = get(scene["analyst"], "/command/?area=T-D1&wall=1&every=10").content.decode()
+        # The wall screen: dark view, reloads every five minutes, alerts every 10 s; links
+        # down keep the wall view.
+        assert 'class="command wall"' in wall
+        assert '<meta http-equiv="refresh" content="300">' in wall
+        assert 'hx-trigger="every 10s"' in wall
+        assert 'href="?area=T-D1-S1&amp;show=today&amp;wall=1&amp;every=10"' in wall
 
     def test_map_geojson(self, scene: dict[str, Any]) -> None:
         r = get(scene["analyst"], "/command/map.json?area=T-D1")

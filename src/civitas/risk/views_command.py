@@ -2,8 +2,9 @@
 today's intake, the three rates, overdue work, top matters and open risks.
 
 ``?area=CODE`` drills down (a district, then a street) and the trail leads back; ``?show=``
-picks the map's colouring (today, week, month, risk); ``?wall=1`` is the wall-screen view;
-``?every=N`` sets how often the alerts refresh (seconds)."""
+picks the map's colouring (today, week, month, risk); ``?wall=1`` is the wall-screen view,
+which reloads itself every five minutes; ``?every=N`` sets how often the alerts list refreshes
+(seconds, 30 by default)."""
 
 from __future__ import annotations
 
