@@ -222,3 +222,21 @@ def test_live_run_is_quiet_on_clean_appeals(city: dict[str, Any]) -> None:
         kind__in=[AlertKind.GROUP, AlertKind.REPEAT, AlertKind.SPREAD]
     ).exists()
     assert Appeal.objects.count() == 15
+
+
+def test_a_place_that_always_reports_the_matter_is_not_a_group_appeal() -> None:
+    rows = Rows()
+    for week in range(9):
+        for i in range(6):  # six residents every week, for nine weeks
+            rows.add(week * 7 + i + 1, 9, matter="LITTER", place=12, phone=f"135{week:02d}{i:06d}")
+    ev = rows.events()
+    assert int(((ev.day > 55) & (ev.day <= 62)).sum()) == 6  # this week too, today included
+    assert live.GroupDetector().run(ev, 62) == []
+    assert len(live.GroupDetector(alpha=1.0).run(ev, 62)) == 1  # only the baseline held it
+    # twenty in one week at the same place is unusual there
+    for i in range(14):
+        rows.add(62, 10 + i / 2, matter="LITTER", place=12, phone=f"13400{i:06d}")
+    found = live.GroupDetector().run(rows.events(), 62)
+    assert len(found) == 1
+    assert found[0].expected == pytest.approx(6.0)
+    assert found[0].p_value is not None and found[0].p_value < 1e-3

@@ -3,9 +3,12 @@ the spread of a matter across district boundaries.
 
 - :class:`GroupDetector`: many distinct residents on one issue and place. Appeals are joined
   when the duplicate finder linked them (``duplicate_of``, or its candidate) or when they share
-  the matter and the place (the jurisdiction they were located in) within ``window_days``;
+  the matter and the place (the community they were located in) within ``window_days``;
   a group of at least ``min_residents`` distinct residents (staff entries do not count, nor
-  does one resident calling five times) is found on a day it grows.
+  does one resident calling five times) is found on a day it grows, when that many is
+  unusual for the place: a Poisson tail probability at most ``alpha`` against the mean of the
+  ``baseline_weeks`` windows before (a busy place where the matter comes up every week is not
+  a group appeal for reaching five).
 - :class:`RepeatDetector`: one resident whose appeals multiply (at least ``min_appeals`` in
   ``window_days``, over at least two weeks), or whose words escalate (a new appeal mentions
   petitioning higher up, the media, a lawyer, or harm, after earlier appeals that did not).
@@ -27,6 +30,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import numpy as np
+from scipy.stats import poisson
 
 from civitas.risk.scan.events import Detector, Events, Found
 
@@ -77,9 +81,34 @@ def _area(events: Events, rows: np.ndarray) -> str | None:
 class GroupDetector(Detector):
     kind = "group"
 
-    def __init__(self, window_days: int = 7, min_residents: int = 5) -> None:
+    def __init__(
+        self,
+        window_days: int = 7,
+        min_residents: int = 5,
+        baseline_weeks: int = 8,
+        alpha: float = 1e-3,
+    ) -> None:
         self.window_days = window_days
         self.min_residents = min_residents
+        self.baseline_weeks = baseline_weeks
+        self.alpha = alpha
+
+    def _expected(self, known: Events, place: np.ndarray, cat: int, where: int, day: int) -> float:
+        """Residents' appeals one window of this matter at this place usually brings: the mean
+        over the ``baseline_weeks`` windows before this one (a place where the matter is
+        reported every week is not a group appeal for reaching five)."""
+        if where < 0:
+            return 0.0
+        end = day - self.window_days
+        start = end - self.baseline_weeks * self.window_days
+        before = (
+            (known.day > start)
+            & (known.day <= end)
+            & (known.cat == cat)
+            & (place == where)
+            & ~known.staff
+        )
+        return float(before.sum()) / self.baseline_weeks
 
     def run(self, events: Events, day: int) -> list[Found]:
         known = events.until(day)
@@ -118,6 +147,10 @@ class GroupDetector(Detector):
             cat = Counter(int(c) for c in known.cat[idx]).most_common(1)[0][0]
             places = Counter(int(p) for p in place[idx] if p >= 0)
             top_place = places.most_common(1)[0][0] if places else -1
+            expected = self._expected(known, place, cat, top_place, day)
+            p_value = float(poisson.sf(len(reporters) - 1, max(expected, 0.1)))
+            if p_value > self.alpha:
+                continue  # as many as this place usually reports
             x, y, radius = _centre(known, idx)
             linked = int(sum(1 for r in idx if int(dup[r]) in position))
             out.append(
@@ -128,8 +161,8 @@ class GroupDetector(Detector):
                     start=int(known.day[idx].min()),
                     end=day,
                     observed=len(reporters),
-                    expected=1.0,
-                    p_value=None,
+                    expected=round(expected, 3),
+                    p_value=p_value,
                     score=float(len(reporters)),
                     x=x,
                     y=y,
@@ -141,6 +174,8 @@ class GroupDetector(Detector):
                         "appeals": len(idx),
                         "threshold": self.min_residents,
                         "window_days": self.window_days,
+                        "usual_per_window": round(expected, 3),
+                        "baseline_weeks": self.baseline_weeks,
                         "duplicates_linked": linked,
                         "place": top_place,
                         "dedup": f"p{top_place}" if top_place >= 0 else None,
