@@ -75,6 +75,16 @@ def test_engine_with_the_scan_finds_a_planted_cluster_once() -> None:
     assert np.all(ev.day[near[0].rows] <= near[0].detected_on)
 
 
+def test_parallel_days_give_the_same_alerts_as_one_process() -> None:
+    ev = stream(clusters=((0, 1000.0, 1000.0, 100, 4, 300.0), (1, -2000.0, 0.0, 103, 3, 250.0)))
+    cfg = ScanConfig(replicas=99, alpha=0.05)
+    one = list(Engine([ClusterDetector(cfg)]).run(ev, 97, 107))
+    two = list(Engine([ClusterDetector(cfg)]).run(ev, 97, 107, workers=2))
+    assert len(one) >= 2
+    assert [f.as_json(ev) for f in one] == [f.as_json(ev) for f in two]
+    assert [f.rows.tolist() for f in one] == [f.rows.tolist() for f in two]
+
+
 def test_default_detectors_include_the_cluster_scan() -> None:
     dets = default_detectors(replicas=99, kinds=("cluster",))
     assert [d.kind for d in dets] == ["cluster"]

@@ -35,16 +35,17 @@ class Engine:
     def step(self, events: Events, day: int) -> list[Found]:
         """Today's new findings (continuing ones are only remembered). ``events`` may hold
         later rows; the detectors are only shown ``events.until(day)``."""
-        known = events.until(day)
+        return self._merge(day, _detect(self.detectors, events, day))
+
+    def _merge(self, day: int, findings: list[Found]) -> list[Found]:
         new: list[Found] = []
-        for det in self.detectors:
-            for f in det.run(known, day):
-                prev = self._continues(f, day)
-                if prev is not None:
-                    prev.last_seen = day
-                    continue
-                self.active.append(Active(f, day))
-                new.append(f)
+        for f in findings:
+            prev = self._continues(f, day)
+            if prev is not None:
+                prev.last_seen = day
+                continue
+            self.active.append(Active(f, day))
+            new.append(f)
         self.active = [a for a in self.active if a.last_seen >= day - self.gap_days]
         return new
 
@@ -65,11 +66,47 @@ class Engine:
         first: int,
         last: int,
         progress: Callable[[int], None] | None = None,
+        workers: int = 1,
     ) -> Iterator[Found]:
-        for day in range(first, last + 1):
-            yield from self.step(events, day)
-            if progress is not None:
-                progress(day)
+        """Every new alert of days ``first..last``, in order.
+
+        With ``workers`` > 1 the days are detected in that many forked processes: each day's
+        detection depends only on the rows known that day (and on a seed drawn from the
+        day), so the days are independent; the merging of continuing alerts stays here, in
+        day order, and the result is the same as with one worker."""
+        days = list(range(first, last + 1))
+        if workers <= 1 or len(days) < 2:
+            for day in days:
+                yield from self.step(events, day)
+                if progress is not None:
+                    progress(day)
+            return
+        import multiprocessing
+
+        global _SHARED
+        _SHARED = (self.detectors, events)
+        try:
+            with multiprocessing.get_context("fork").Pool(workers) as pool:
+                for day, findings in pool.imap(_detect_shared, days):
+                    yield from self._merge(day, findings)
+                    if progress is not None:
+                        progress(day)
+        finally:
+            _SHARED = None
+
+
+_SHARED: tuple[list[Detector], Events] | None = None  # what forked workers detect on
+
+
+def _detect(detectors: list[Detector], events: Events, day: int) -> list[Found]:
+    known = events.until(day)
+    return [f for det in detectors for f in det.run(known, day)]
+
+
+def _detect_shared(day: int) -> tuple[int, list[Found]]:
+    assert _SHARED is not None
+    detectors, events = _SHARED
+    return day, _detect(detectors, events, day)
 
 
 def _overlap(a: Found, b: Found) -> bool:

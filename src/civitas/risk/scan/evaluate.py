@@ -171,12 +171,13 @@ def run_period(
     last: int,
     progress: Callable[[int], None] | None = None,
     days: list[int] | None = None,
+    workers: int = 1,
 ) -> list[Found]:
     """Every alert of the period (or of just ``days``: consecutive days share the engine's
     memory of continuing alerts, as they would live)."""
     engine = Engine(detectors)
     if days is None:
-        found = list(engine.run(events, first, last, progress))
+        found = list(engine.run(events, first, last, progress, workers=workers))
     else:
         found = []
         for d in days:

@@ -45,6 +45,12 @@ def _common(p: argparse.ArgumentParser) -> None:
         default="cluster,burst,surge",
         help="comma-separated: cluster, burst, surge (default all that are installed)",
     )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="processes detecting days in parallel (2; the result does not depend on it)",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 
@@ -160,7 +166,7 @@ def run_scan(options: dict[str, Any], out: Any) -> None:
     engine = Engine(_detectors(options))
     bar, tick = _progress(options, last - first + 1, "scan")
     try:
-        for found in engine.run(events, first, last, tick):
+        for found in engine.run(events, first, last, tick, workers=options["workers"]):
             out.write(json.dumps(found.as_json(events), ensure_ascii=False))
             out.flush()
     finally:
@@ -184,7 +190,7 @@ def run_evaluate(options: dict[str, Any], out: Any) -> None:
         "within_days": options["within"],
     }
     bar, tick = _progress(options, days, "real data")
-    clean = run_period(events, _detectors(options), first, last, tick)
+    clean = run_period(events, _detectors(options), first, last, tick, workers=options["workers"])
     bar.close()
     months = days / 30.0
     kinds = [d.kind for d in _detectors(options)]
