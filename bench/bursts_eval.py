@@ -157,6 +157,7 @@ def main() -> None:
     ap.add_argument("--alpha", type=float, default=None)
     ap.add_argument("--min-units-one-channel", type=int, default=None)
     ap.add_argument("--repeat-h", type=float, default=None)
+    ap.add_argument("--min-units-list", type=int, default=None)
     ap.add_argument(
         "--count-staff", action="store_true", help="treat staff rows as residents' (ablation)"
     )
@@ -178,6 +179,7 @@ def main() -> None:
         "alpha",
         "min_units_one_channel",
         "repeat_h",
+        "min_units_list",
     ):
         if getattr(args, name) is not None:
             setattr(det, name, getattr(args, name))

@@ -12,7 +12,9 @@ are not emergencies, and the detector must not take them for one:
   reporter key these look like many residents. Rows of one channel that follow each other
   within ``chain_gap_min`` minutes and ``chain_step_m`` metres, or that repeat the same point
   or address within an hour, are merged into one *report unit*. When the reporter is known
-  (the live system), one reporter is one unit whatever the channel.
+  (the live system), one reporter is one unit whatever the channel. A cluster whose units all
+  come through one channel with no reporter known needs ``min_units_one_channel`` units, and
+  ``min_units_list`` when more than ``list_merged_share`` of its rows had to be merged.
 
 The statistic counts report units of one category inside a disc of ``radius_m`` and a sliding
 window of ``window_h`` hours ending at each of the day's resident reports, and compares it with
@@ -120,7 +122,9 @@ class BurstDetector:
     chain_gap_min: float = 5.0
     chain_step_m: float = 150.0
     repeat_h: float = 1.0
-    min_units_one_channel: int = 8
+    min_units_one_channel: int = 6
+    min_units_list: int = 8
+    list_merged_share: float = 0.25
 
     def run(self, events: Events, day: int) -> list[Found]:
         n_known = int(np.searchsorted(events.day, day, side="right"))
@@ -203,8 +207,8 @@ class BurstDetector:
             points = np.unique(np.round(np.c_[x[members], y[members]]), axis=0).shape[0]
             if n_units < self.min_units or points < self.min_points:
                 continue
-            if n_units < self.min_units_one_channel and self._one_anonymous_channel(
-                channel[res[members]], events.reporter[res[members]]
+            if n_units < self._needed(
+                channel[res[members]], events.reporter[res[members]], n_units
             ):
                 continue
             expected = self._expected(events, c, history, cx, cy, float(t[a]))
@@ -225,10 +229,15 @@ class BurstDetector:
             )
         return out
 
-    @staticmethod
-    def _one_anonymous_channel(channel: np.ndarray, reporter: np.ndarray) -> bool:
-        """All through one channel and no reporter known: most likely one person's list."""
-        return bool((reporter < 0).all()) and np.unique(channel).size == 1
+    def _needed(self, channel: np.ndarray, reporter: np.ndarray, n_units: int) -> int:
+        """Units a cluster needs. All through one channel with no reporter known, it may be one
+        person's list: more units, and more still when the sequence rule already had to fold
+        many of its rows together (the mark of a list being typed in)."""
+        if not (reporter < 0).all() or np.unique(channel).size > 1:
+            return self.min_units
+        if reporter.size - n_units > self.list_merged_share * reporter.size:
+            return max(self.min_units, self.min_units_list)
+        return max(self.min_units, self.min_units_one_channel)
 
     def _expected(
         self, events: Events, c: int, history: np.ndarray, cx: float, cy: float, t_end: float
