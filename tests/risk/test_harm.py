@@ -129,9 +129,7 @@ def test_harm_at_intake_makes_an_urgent_appeal_and_an_alert(
     assert list(alert.appeals.all()) == [appeal]
     assert alert.jurisdiction_path == appeal.jurisdiction_path
     assert alert.jurisdiction_path.startswith("/T/T-D1/")
-    assert AuditEntry.objects.filter(
-        action="risk.alert.raise", object_id=str(alert.pk)
-    ).exists()
+    assert AuditEntry.objects.filter(action="risk.alert.raise", object_id=str(alert.pk)).exists()
     received = appeal.events.get(action="received")
     assert cls in received.data["harm"]["classes"]
 

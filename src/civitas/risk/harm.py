@@ -84,7 +84,10 @@ _IF = (
     rf"生怕|等到|非得等|以免|防止|引起|引发|导致|看到|报道)[^{_CLAUSE}]{{0,8}}"
 )
 # English conditions and questions ("if someone is trapped, call 119", "is anyone trapped?").
-_EN_IF = r"\b(if|in case( of)?|should|whether|when(ever)?|risk of|danger of|prevent)\b[^,.;:!?]{0,40}"  # noqa: E501
+_EN_IF = (
+    r"\b(if|in case( of)?|should|whether|when(ever)?|risk of|danger of|prevent)\b"
+    r"[^,.;:!?]{0,40}"
+)
 _EN_ASK = r"[^.!\n]{0,20}\?"
 _PAST = rf"((19|20)[0-9]{{2}}年|曾经|曾|以前|去年|前年|多年前|几年前|年前)[^{_CLAUSE}]{{0,10}}"
 
