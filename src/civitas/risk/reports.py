@@ -702,12 +702,21 @@ def _recurring(report: Report, appeals: QuerySet[Appeal]) -> None:
     kx = M_PER_DEG * max(0.2, math.cos(math.radians(lat0))) / CELL_M
     # One scan: located appeals grouped by matter and cell, the others by matter and place.
     merged: dict[tuple[Any, ...], tuple[list[int], str]] = {}
-    for r in (
+    # A cell is whole in its group, so the database keeps only the recurring ones (seen this
+    # period and in enough periods); areas are summed up to their street here, so all stay.
+    seen = sum(
+        (Case(When(**{f"p{i}__gt": 0}, then=Value(1)), default=Value(0)) for i in range(n)),
+        start=Value(0),
+    )
+    rows = (
         _placed(base, ky, kx)
         .values("matter_id", "cy", "cx", "street")
         .annotate(where=Max("jurisdiction_path"), **spans)
+        .annotate(seen=seen)
+        .filter(Q(**{f"p{n - 1}__gt": 0}, seen__gte=need) | ~Q(street=""))
         .order_by()
-    ):
+    )
+    for r in rows:
         key = _place_key(r)
         if key is None:
             continue
