@@ -42,7 +42,7 @@ EULER_GAMMA = 0.5772156649015329
 class ScanConfig:
     max_days: int = 3  # longest time window (days, ending on the scan day); see EVALUATION
     study_days: int = 365  # the margins are taken over this many days up to the scan day
-    radii_m: tuple[float, ...] = (250.0, 500.0, 750.0, 1000.0)
+    radii_m: tuple[float, ...] = (250.0, 400.0, 600.0, 800.0, 1000.0)
     grid_m: float = 250.0  # circles are centred on the centres of occupied cells this wide
     min_observed: int = 5  # fewer cases in a cylinder never make a cluster
     replicas: int = 999
