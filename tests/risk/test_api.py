@@ -136,3 +136,18 @@ def test_the_risk_endpoints_are_described_in_openapi(reg_city: dict[str, Any]) -
         "/api/risk/risks/{code}/{action}",
     ):
         assert path in paths, path
+
+
+def test_points_of_cases_the_reader_may_not_open_are_rounded(reg_city: dict[str, Any]) -> None:
+    c = reg_city
+    a = cluster(c, lat=0.51234, lon=0.51234, n=4, step=0.00011)
+    exact = sorted((p.lat, p.lon) for p in register_setup.Appeal.objects.filter(risk_alerts=a))
+    assert all(round(lat, 3) != lat for lat, _ in exact)
+    risk_only = _key(c["T-D1-centre"], ["risk:read"]).get(f"/api/risk/alerts/{a.pk}").json()
+    seen = sorted((p["lat"], p["lon"]) for p in risk_only["appeals"])
+    assert seen == sorted((round(lat, 3), round(lon, 3)) for lat, lon in exact)
+    both = _key(c["T-D1-centre"], ["risk:read", "appeals:read"])
+    assert (
+        sorted((p["lat"], p["lon"]) for p in both.get(f"/api/risk/alerts/{a.pk}").json()["appeals"])
+        == exact
+    )

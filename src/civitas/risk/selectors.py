@@ -146,8 +146,18 @@ class AppealPoint:
     readable: bool
 
 
+# Where the reader may not open the case, its point is rounded to about 100 m: enough to see
+# a cluster on the map, not enough to find a resident's door (an appeal's point is often home).
+COARSE_DIGITS = 3
+
+
+def _coarse(value: float | None, exact: bool) -> float | None:
+    return value if exact or value is None else round(value, COARSE_DIGITS)
+
+
 def alert_appeals(actor: Any, a: Alert) -> list[AppealPoint]:
-    """The appeals behind an alert. Tickets link to the case only for those who may open it."""
+    """The appeals behind an alert. Tickets link to the case, and points are exact, only for
+    those who may open it."""
     appeals = (
         Appeal.objects.filter(pk__in=a.links.values("appeal_id"))
         .select_related("matter", "jurisdiction")
@@ -165,8 +175,8 @@ def alert_appeals(actor: Any, a: Alert) -> list[AppealPoint]:
             place=p.jurisdiction.name if p.jurisdiction else "",
             received_at=p.received_at,
             status=p.get_status_display(),
-            lat=p.lat,
-            lon=p.lon,
+            lat=_coarse(p.lat, p.pk in visible),
+            lon=_coarse(p.lon, p.pk in visible),
             readable=p.pk in visible,
         )
         for p in appeals
