@@ -12,6 +12,7 @@ from django.db import connection, transaction
 
 from civitas.kit import audit, clock
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civitas.org.models import User
 from civitas.risk import stability
 from civitas.risk.models import Level, RiskItem, StabilityAssessment
 from tests.risk.stability_fixtures import (  # noqa: F401
@@ -447,6 +448,17 @@ class TestRiskLink:
         assert fresh(a).risk_id == ours.pk and fresh(a).state == "final"
         with pytest.raises(Conflict, match="already followed"):
             stability.link_risk(c["analyst"], a, version=a.version, risk=ours)
+
+    def test_a_risk_of_another_city_is_not_linked(self, ssa_city: dict[str, Any]) -> None:
+        c = ssa_city
+        a = on_record(c)
+        everyone = User.objects.create_superuser("root", password="x")
+        other = self.risk(c, "U-R-1")
+        RiskItem.objects.filter(pk=other.pk).update(city="U", jurisdiction_path="/U/")
+        other.refresh_from_db()
+        with pytest.raises(InvalidInput, match="another city"):
+            stability.link_risk(everyone, a, version=a.version, risk=other)
+        assert fresh(a).risk_id is None
 
     def test_low_is_not_linked(self, ssa_city: dict[str, Any]) -> None:
         c = ssa_city

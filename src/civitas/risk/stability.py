@@ -996,6 +996,12 @@ def link_risk(
             )
         if not access.readable(actor, RiskItem.objects.filter(pk=risk.pk)).exists():
             raise NotFound(_("There is no risk %(code)s that you may read.") % {"code": risk.code})
+        if risk.city != locked.city:
+            raise InvalidInput(
+                _("Risk %(risk)s is of another city; follow %(code)s with a risk of its own city.")
+                % {"risk": risk.code, "code": locked.code},
+                details={"field": "risk"},
+            )
         before = _snapshot(locked)
         locked.risk = risk
         return _save(actor, locked, "risk", before)
