@@ -207,6 +207,9 @@ def test_admin_shows_alerts_and_risks_read_only(reg_city: dict[str, Any]) -> Non
     page = client.get(f"/admin/risk/riskitem/{risk.pk}/change/")
     assert page.status_code == 200 and risk.code in page.content.decode()
     assert client.get("/admin/risk/riskitem/add/").status_code == 403
+    shown = client.get(f"/admin/risk/alert/{a.pk}/change/")
+    assert shown.status_code == 200 and "links-0-appeal" not in shown.content.decode()
+    assert client.post(f"/admin/risk/alert/{a.pk}/delete/", {"post": "yes"}).status_code == 403
 
 
 def test_an_alert_without_a_point_reads_in_words_and_maps_the_city(

@@ -1,35 +1,35 @@
 """Alerts and the risk register in the admin, read only: every change goes through the
 services, so it is on the risk's timeline and in the audit chain."""
 
+from typing import Any
+
 from django.contrib import admin
+from django.http import HttpRequest
 
 from civitas.risk.models import Alert, AlertAppeal, RiskEvent, RiskItem
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
+class NoWrites:
+    """Nothing is added, changed or deleted here; the rows are only looked at."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 
-class LinksInline(admin.TabularInline):
+class ReadOnly(NoWrites, admin.ModelAdmin):
+    pass
+
+
+class LinksInline(NoWrites, admin.TabularInline):
     model = AlertAppeal
     raw_id_fields = ("appeal",)
     extra = 0
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Alert)
@@ -42,19 +42,10 @@ class AlertAdmin(ReadOnly):
     inlines = [LinksInline]
 
 
-class EventsInline(admin.TabularInline):
+class EventsInline(NoWrites, admin.TabularInline):
     model = RiskEvent
     extra = 0
     fields = ("at", "actor", "action", "from_level", "to_level", "note")
-
-    def has_add_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: object, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: object, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(RiskItem)
