@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -16,6 +18,7 @@ from civitas.kit import clock
 from civitas.kit.errors import InvalidInput
 from civitas.matters.models import Matter
 from civitas.org import access
+from civitas.org.models import User
 from civitas.risk.models import (
     Alert,
     AlertKind,
@@ -26,6 +29,8 @@ from civitas.risk.models import (
     RiskStatus,
 )
 from civitas.risk.services import REVIEW_EVERY
+
+_USER_LABEL = re.compile(r"^user:(\d+):")
 
 # The queue shows what needs a person first: new, then acknowledged, snoozed, the rest.
 _STATUS_ORDER = Case(
@@ -272,6 +277,15 @@ def risk_detail(actor: Any, r: RiskItem) -> RiskDetail:
         appeals=sorted(seen.values(), key=lambda p: p.received_at),
         districts=districts,
     )
+
+
+def people(labels: Iterable[str]) -> dict[str, str]:
+    """Audit labels of people (``user:<id>:<username>``) to the names staff know each other
+    by; any other label (a key, the system) stays as it is."""
+    wanted = set(labels)
+    ids = {int(m.group(1)) for m in map(_USER_LABEL.match, wanted) if m}
+    names = {u.audit_label(): str(u) for u in User.objects.filter(pk__in=ids)}
+    return {label: names.get(label, label) for label in wanted}
 
 
 def open_alert_count(actor: Any) -> int:

@@ -47,6 +47,7 @@ from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.kit.models import AuditEntry
 from civitas.org import access
 from civitas.org.models import Unit
+from civitas.risk import selectors
 from civitas.risk.models import (
     RiskItem,
     StabilityAppeal,
@@ -393,19 +394,6 @@ ACTIONS = {
 QUIET = {"version", "computed_level", "consultation"}
 
 
-def names(labels: Iterable[str]) -> dict[str, str]:
-    """Audit labels of people (``user:<id>:<username>``) to the names staff know them by."""
-    from civitas.org.models import User
-
-    ids = {}
-    for text in labels:
-        parts = text.split(":")
-        if len(parts) >= 2 and parts[0] == "user" and parts[1].isdigit():
-            ids[text] = int(parts[1])
-    people = {u.pk: str(u) for u in User.objects.filter(pk__in=set(ids.values()))}
-    return {text: people.get(pk, text) for text, pk in ids.items()}
-
-
 @dataclass(frozen=True)
 class Step:
     at: Any
@@ -417,7 +405,7 @@ class Step:
 def steps(a: StabilityAssessment) -> list[Step]:
     """The assessment's history in words, from its audit entries."""
     entries = list(history(a))
-    who = names(e.actor for e in entries)
+    who = selectors.people(e.actor for e in entries)
     out: list[Step] = []
     for e in entries:
         summary = e.summary or {}

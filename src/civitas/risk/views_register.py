@@ -4,7 +4,6 @@ timeline, and the actions as plain forms (POST, then back to the page with a mes
 from __future__ import annotations
 
 import json
-import re
 from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -27,7 +26,7 @@ from civitas.kit import clock
 from civitas.kit.errors import CivitasError, Forbidden, InvalidInput
 from civitas.matters.models import Matter
 from civitas.org import access
-from civitas.org.models import Unit, User
+from civitas.org.models import Unit
 from civitas.risk import selectors, services
 from civitas.risk.models import (
     Alert,
@@ -211,7 +210,7 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
         "numbers": _numbers(a),
         "ratio": ratio,
         "may_manage": may,
-        "handled_by": _people({a.handled_by})[a.handled_by] if a.handled_by else "",
+        "handled_by": selectors.people({a.handled_by})[a.handled_by] if a.handled_by else "",
         "terms": "、".join(str(t) for t in (a.numbers or {}).get("terms", [])),
         "open_moves": a.status in services.ALERT_MOVES["promote"],
         "levels": Level.choices,
@@ -476,7 +475,7 @@ def risk(request: HttpRequest, code: str) -> HttpResponse:
         "d": detail,
         "events": _events(detail),
         "may_manage": may,
-        "opened_by": _people({r.created_by})[r.created_by],
+        "opened_by": selectors.people({r.created_by})[r.created_by],
         "overdue": services.deadline_overdue(r, now),
         "review_due": services.review_due(r),
         "review_overdue": services.review_overdue(r, now),
@@ -493,18 +492,8 @@ def risk(request: HttpRequest, code: str) -> HttpResponse:
     return render(request, "risk/risk.html", context)
 
 
-_USER_LABEL = re.compile(r"^user:(\d+):")
-
-
-def _people(labels: set[str]) -> dict[str, str]:
-    """Audit labels (``user:<id>:<username>``) to the names people know each other by."""
-    ids = {int(m.group(1)) for m in map(_USER_LABEL.match, labels) if m}
-    names = {u.audit_label(): str(u) for u in User.objects.filter(pk__in=ids)}
-    return {label: names.get(label, label) for label in labels}
-
-
 def _events(detail: selectors.RiskDetail) -> list[dict[str, Any]]:
-    who = _people({e.actor for e in detail.events})
+    who = selectors.people({e.actor for e in detail.events})
     codes = {str(e.data.get("district", "")) for e in detail.events} - {""}
     places = {j.code: j.name for j in Jurisdiction.objects.filter(code__in=codes)}
     return [

@@ -21,7 +21,7 @@ from django.views.decorators.http import require_POST
 
 from civitas.kit.errors import CivitasError
 from civitas.org import access
-from civitas.risk import stability
+from civitas.risk import selectors, stability
 from civitas.risk.forms_stability import (
     AppealForm,
     AssessmentForm,
@@ -241,7 +241,7 @@ def _detail_context(request: HttpRequest, a: StabilityAssessment, **forms: Any) 
         for d in stability.DIMENSIONS
     ]
     followable = a.level in (StabilityLevel.HIGH, StabilityLevel.MEDIUM) and a.risk_id is None
-    people = stability.names([a.created_by, a.finalised_by])
+    people = selectors.people([a.created_by, a.finalised_by])
     context: dict[str, Any] = {
         "created_by": people.get(a.created_by, a.created_by),
         "finalised_by": people.get(a.finalised_by, a.finalised_by),
