@@ -18,12 +18,23 @@ def _demo_secret(var_dir: Path) -> str:
     return key_file.read_text().strip()
 
 
+# Commands that read files and print figures: they sign nothing and store nothing, so they
+# run on a fresh machine without configuration (a throwaway key for this process).
+OFFLINE = {("eval",), ("risk", "scan"), ("risk", "evaluate")}
+
+
+def _offline(argv: list[str]) -> bool:
+    return tuple(argv[1:2]) in OFFLINE or tuple(argv[1:3]) in OFFLINE
+
+
 def main(argv: list[str] | None = None) -> None:
     argv = list(sys.argv if argv is None else argv)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civitas.settings")
     if len(argv) > 1 and argv[1] == "demo" and not os.environ.get("SECRET_KEY"):
         var_dir = Path(os.environ.get("CIVITAS_VAR", Path.cwd() / "var"))
         os.environ["SECRET_KEY"] = _demo_secret(var_dir)
+    elif _offline(argv) and not os.environ.get("SECRET_KEY"):
+        os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
     from civitas.kit.config import ConfigError
 
     try:

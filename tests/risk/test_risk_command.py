@@ -209,3 +209,29 @@ def test_scan_on_a_few_days_of_boston(shared_data: Path) -> None:
         if line["lat"] is not None:
             assert 42.2 < float(line["lat"]) < 42.45 and -71.2 < float(line["lon"]) < -70.95
         assert line["p_value"] is None or 0 <= float(line["p_value"]) <= 1
+
+
+def test_the_installed_command_runs_on_a_fresh_machine(tmp_path: Path) -> None:
+    """`civitas risk scan` as others run it: its own process, no SECRET_KEY, no CIVITAS_DEBUG,
+    an empty working folder; JSON lines on stdout and nothing stored."""
+    import os
+    import subprocess
+    import sys
+
+    ev = stream(clusters=((1, -1500.0, 2000.0, 100, 4, 300.0),), seed=12)
+    path = write_csv(ev, tmp_path / "r.csv.gz", gz=True)
+    work = tmp_path / "fresh"
+    work.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CIVITAS_", "SECRET_KEY"))}
+    env.pop("DATABASE_URL", None)
+    civitas = Path(sys.executable).with_name("civitas")
+    done = subprocess.run(
+        [str(civitas), "risk", "scan", "--input", str(path), "--from", "2015-04-11",
+         "--to", "2015-04-13", "--replicas", "199", "--alpha", "0.01", "--quiet"],
+        cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+    assert any(ln["category"] == "type1" and ln["kind"] == "cluster" for ln in lines)
+    assert all(list(ln) == KEYS for ln in lines)
+    assert not (work / "var" / "civitas.sqlite3").exists()
