@@ -78,6 +78,8 @@ def test_chinese_pages(reg_city: dict[str, Any]) -> None:
     assert "预警" in html and "触发原因" in html
     register = client.get(reverse("risk-risks")).content.decode()
     assert "风险台账" in register and "橙色" in register
+    assert ">等级</th>" in register and "层级" not in register
+    assert ">受理时间</th>" in html
     detail = client.get(reverse("risk-risk", args=[risk.code])).content.decode()
     assert "防范化解措施" in detail and "办理过程" in detail and "风险处置" in detail
 
@@ -323,5 +325,8 @@ def test_alert_queue_filters_by_area_and_refuses_bad_dates(reg_city: dict[str, A
     assert '<option value="T-D2" selected>North 2 District</option>' in page
     assert reverse("risk-alert", args=[d2.pk]) in page
     assert reverse("risk-alert", args=[d1.pk]) not in page
+    zh = _client(c["analyst"], "zh-hans").get(reverse("risk-alerts") + "?since=yesterday")
+    assert "不是有效日期，请按 YYYY-MM-DD 格式填写" in zh.content.decode()
     bad = client.get(reverse("risk-alerts") + "?since=yesterday")
-    assert bad.status_code == 422 and "is not a date (YYYY-MM-DD)" in bad.content.decode()
+    assert bad.status_code == 422
+    assert "is not a date; write it as YYYY-MM-DD" in bad.content.decode()

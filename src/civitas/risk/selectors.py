@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils.translation import gettext as _
 
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
@@ -54,7 +55,8 @@ def _choice(value: str, allowed: list[str], field_name: str) -> list[str]:
     unknown = sorted(set(wanted) - set(allowed))
     if unknown:
         raise InvalidInput(
-            f"unknown {field_name} {', '.join(unknown)}; choose from {', '.join(allowed)}",
+            _("unknown %(field)s %(values)s; choose from %(allowed)s")
+            % {"field": field_name, "values": ", ".join(unknown), "allowed": ", ".join(allowed)},
             details={"field": field_name},
         )
     return wanted
@@ -63,14 +65,21 @@ def _choice(value: str, allowed: list[str], field_name: str) -> list[str]:
 def _place(code: str) -> Jurisdiction:
     j = Jurisdiction.objects.filter(code=code).first()
     if j is None:
-        raise InvalidInput(f"no area {code!r}", details={"field": "area"})
+        raise InvalidInput(
+            _("no area with the code %(code)s; choose one from the list") % {"code": repr(code)},
+            details={"field": "area"},
+        )
     return j
 
 
 def _matter(code: str) -> Matter:
     m = Matter.objects.filter(code=code).first()
     if m is None:
-        raise InvalidInput(f"no matter {code!r}", details={"field": "matter"})
+        raise InvalidInput(
+            _("no matter with the code %(code)s; use a code from the matter catalogue")
+            % {"code": repr(code)},
+            details={"field": "matter"},
+        )
     return m
 
 
@@ -97,7 +106,9 @@ class AlertFilters:
                 return date.fromisoformat(raw)
             except ValueError:
                 raise InvalidInput(
-                    f"{name}: {raw!r} is not a date (YYYY-MM-DD)", details={"field": name}
+                    _("%(field)s: %(value)s is not a date; write it as YYYY-MM-DD")
+                    % {"field": name, "value": repr(raw)},
+                    details={"field": name},
                 ) from None
 
         return cls(
