@@ -963,6 +963,21 @@ def revise(actor: Any, a: StabilityAssessment) -> StabilityAssessment:
         return copy
 
 
+def _refuse_unless_followable(a: StabilityAssessment) -> None:
+    """Only a medium or high assessment is followed in the register, and by one risk."""
+    if a.level not in (StabilityLevel.HIGH, StabilityLevel.MEDIUM):
+        raise Conflict(
+            _("Only a medium or high assessment is followed in the risk register."),
+            code="assessment_low",
+        )
+    if a.risk_id is not None:
+        raise Conflict(
+            _("%(code)s is already followed as risk %(risk)s.")
+            % {"code": a.code, "risk": a.risk.code if a.risk else ""},
+            code="assessment_has_risk",
+        )
+
+
 def link_risk(
     actor: Any, a: StabilityAssessment, *, version: int | None, risk: RiskItem
 ) -> StabilityAssessment:
@@ -971,17 +986,7 @@ def link_risk(
     with transaction.atomic():
         locked = _locked(a, version)
         _require_manage(actor, locked.jurisdiction_path, locked.decision_unit_id)
-        if locked.level not in (StabilityLevel.HIGH, StabilityLevel.MEDIUM):
-            raise Conflict(
-                _("Only a medium or high assessment is followed in the risk register."),
-                code="assessment_low",
-            )
-        if locked.risk_id is not None:
-            raise Conflict(
-                _("%(code)s is already followed as risk %(risk)s.")
-                % {"code": locked.code, "risk": locked.risk.code if locked.risk else ""},
-                code="assessment_has_risk",
-            )
+        _refuse_unless_followable(locked)
         if not access.readable(actor, RiskItem.objects.filter(pk=risk.pk)).exists():
             raise NotFound(_("There is no risk %(code)s that you may read.") % {"code": risk.code})
         if risk.city != locked.city:
@@ -1011,17 +1016,7 @@ def open_risk(
     with transaction.atomic():
         locked = _locked(a, version)
         _require_manage(actor, locked.jurisdiction_path, locked.decision_unit_id)
-        if locked.level not in (StabilityLevel.HIGH, StabilityLevel.MEDIUM):
-            raise Conflict(
-                _("Only a medium or high assessment is followed in the risk register."),
-                code="assessment_low",
-            )
-        if locked.risk_id is not None:
-            raise Conflict(
-                _("%(code)s is already followed as risk %(risk)s.")
-                % {"code": locked.code, "risk": locked.risk.code if locked.risk else ""},
-                code="assessment_has_risk",
-            )
+        _refuse_unless_followable(locked)
         risk = register.create_risk(
             actor=actor,
             city=locked.city,
