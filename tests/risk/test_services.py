@@ -140,8 +140,11 @@ def test_promote_then_a_whole_life(reg_city: dict[str, Any]) -> None:
     )
     assert risk.owner_unit == c["T-D1-S1-office"] and risk.version == 2
 
-    risk = services.review(actor=c["analyst"], risk=risk, note="two lifts fixed")
-    assert risk.last_review_at == clock.now() or risk.last_review_at is not None
+    reviewed_at = clock.now() + timedelta(hours=5)
+    with clock.frozen(reviewed_at):
+        risk = services.review(actor=c["analyst"], risk=risk, note="two lifts fixed")
+    assert risk.last_review_at == reviewed_at
+    assert services.review_due(risk) == reviewed_at + services.REVIEW_EVERY[Level.YELLOW]
 
     risk = services.spread(
         actor=c["analyst"], risk=risk, district=c["T-D2"], note="same contractor in D2"
