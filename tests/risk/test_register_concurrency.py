@@ -5,51 +5,19 @@ Threads need separate connections with row locks (PostgreSQL); they skip on SQLi
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 
 from civitas.kit import audit, clock
 from civitas.risk import services
 from civitas.risk.models import Level, RiskEvent, RiskItem
 from tests.risk import register_setup
+from tests.risk.racing import needs_postgres, race
 from tests.risk.register_setup import cluster, later
 
-pytestmark = [
-    pytest.mark.skipif(
-        "connection.vendor != 'postgresql'",
-        reason="threads need separate connections with row locks (PostgreSQL)",
-    ),
-    pytest.mark.django_db(transaction=True),
-]
+pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]
 reg_city = register_setup.reg_city
-
-
-def race(*moves: Callable[[], Any]) -> list[str]:
-    barrier = threading.Barrier(len(moves))
-    results = [""] * len(moves)
-
-    def run(i: int, move: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            move()
-            results[i] = "ok"
-        except (services.IllegalMove, services.StaleRisk) as exc:
-            results[i] = type(exc).__name__
-        except Exception as exc:  # shown in the assertion
-            results[i] = f"unexpected {exc!r}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate(moves)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    return results
 
 
 def _data(c: dict[str, Any], title: str) -> services.RiskIn:

@@ -8,13 +8,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from civitas.kit import audit, clock
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org.models import User
 from civitas.risk import stability
 from civitas.risk.models import Level, RiskItem, StabilityAssessment
+from tests.risk.racing import needs_postgres, race
 from tests.risk.stability_fixtures import (  # noqa: F401
     FINDINGS,
     _fast_passwords,
@@ -491,39 +492,6 @@ def test_every_change_is_in_a_chain_that_verifies(ssa_city: dict[str, Any]) -> N
     result = audit.verify()
     assert result.ok, result.problem
     assert result.checked >= 6
-
-
-needs_postgres = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'",
-    reason="threads need separate connections with row locks (PostgreSQL)",
-)
-
-
-def race(*moves: Any) -> list[str]:
-    """Run the moves at the same moment in threads; each reports 'ok' or its error's name."""
-    import threading
-
-    barrier = threading.Barrier(len(moves))
-    results: list[str] = [""] * len(moves)
-
-    def run(i: int, move: Any) -> None:
-        try:
-            barrier.wait(timeout=10)
-            move()
-            results[i] = "ok"
-        except Conflict as exc:
-            results[i] = type(exc).__name__
-        except Exception as exc:  # reported, so the test shows what went wrong
-            results[i] = f"unexpected {exc!r}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate(moves)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
 
 
 @needs_postgres
