@@ -330,3 +330,8 @@ def test_alert_queue_filters_by_area_and_refuses_bad_dates(reg_city: dict[str, A
     bad = client.get(reverse("risk-alerts") + "?since=yesterday")
     assert bad.status_code == 422
     assert "is not a date; write it as YYYY-MM-DD" in bad.content.decode()
+    risk = _risk(c)
+    odd = client.get(reverse("risk-risks") + "?level=purple")
+    body = odd.content.decode()
+    assert odd.status_code == 422 and "unknown level purple; choose from red" in body
+    assert risk.code in body  # the register is still shown, unfiltered

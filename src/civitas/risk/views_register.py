@@ -125,20 +125,23 @@ def _page(request: HttpRequest, items: QuerySet[Any]) -> Any:
     return Paginator(items, PAGE_SIZE).get_page(request.GET.get("page"))
 
 
+def _filtered(request: HttpRequest, kind: Any, select: Any) -> tuple[Any, QuerySet[Any], str]:
+    """The list as the query string asks, or unfiltered with what was wrong in the query."""
+    try:
+        filters = kind.parse(request.GET)
+        return filters, select(request.user, filters), ""
+    except CivitasError as exc:
+        filters = kind()
+        return filters, select(request.user, filters), exc.message
+
+
 # -- alerts --------------------------------------------------------------------------------
 
 
 @login_required
 def alerts(request: HttpRequest) -> HttpResponse:
     _refuse_unless_reader(request)
-    error = ""
-    try:
-        filters = selectors.AlertFilters.parse(request.GET)
-        items = selectors.alerts(request.user, filters)
-    except CivitasError as exc:
-        error = exc.message
-        filters = selectors.AlertFilters()
-        items = selectors.alerts(request.user, filters)
+    filters, items, error = _filtered(request, selectors.AlertFilters, selectors.alerts)
     return render(
         request,
         "risk/alerts.html",
@@ -365,14 +368,7 @@ def alert_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @login_required
 def risks(request: HttpRequest) -> HttpResponse:
     _refuse_unless_reader(request)
-    error = ""
-    try:
-        filters = selectors.RiskFilters.parse(request.GET)
-        items = selectors.risks(request.user, filters)
-    except CivitasError as exc:
-        error = exc.message
-        filters = selectors.RiskFilters()
-        items = selectors.risks(request.user, filters)
+    filters, items, error = _filtered(request, selectors.RiskFilters, selectors.risks)
     page = _page(request, items)
     now = clock.now()
     rows = [
