@@ -16,8 +16,9 @@ from ninja import Status as Reply
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from civitas.geo.models import Jurisdiction
-from civitas.kit.errors import InvalidInput, NotFound
+from civitas.kit.errors import Forbidden, InvalidInput, NotFound
 from civitas.matters.models import Matter
+from civitas.org import access
 from civitas.org.models import Unit
 from civitas.risk import selectors, services
 from civitas.risk.models import Alert, RiskItem
@@ -173,7 +174,15 @@ class Mapped:
 
 
 def _actor(request: HttpRequest) -> Any:
-    return request.auth  # type: ignore[attr-defined]
+    """Who asks; refused at once without the right to read risks (rather than empty lists)."""
+    actor = request.auth  # type: ignore[attr-defined]
+    if not access.can(actor, "risk.read"):
+        raise Forbidden(
+            "alerts and the risk register are open to analysts, dispatchers, administrators, "
+            "unit leaders and auditors, and to API keys with the risk:read scope",
+            details={"action": "risk.read"},
+        )
+    return actor
 
 
 def _alert_out(a: Alert) -> dict[str, Any]:
