@@ -39,6 +39,12 @@ __all__ = ["BurstDetector", "inject_bursts", "report_units"]
 SAME_POINT_M = 1.0
 
 
+# One channel's entries at most this many minutes and metres apart are one person's list of
+# places, counted as one report (surges use the same rule).
+CHAIN_GAP_MIN = 5.0
+CHAIN_STEP_M = 150.0
+
+
 def _channel(events: Events) -> np.ndarray:
     """The entry channel of each row: the ``source`` code when the input has one."""
     source = events.extra.get("source")
@@ -119,8 +125,8 @@ class BurstDetector:
     min_points: int = 3
     alpha: float = 1e-4
     history_days: int = 56
-    chain_gap_min: float = 5.0
-    chain_step_m: float = 150.0
+    chain_gap_min: float = CHAIN_GAP_MIN
+    chain_step_m: float = CHAIN_STEP_M
     repeat_h: float = 1.0
     min_units_one_channel: int = 6
     min_units_list: int = 8

@@ -34,15 +34,12 @@ from typing import Any
 import numpy as np
 from scipy.stats import nbinom, poisson
 
-from civitas.risk.scan.bursts import report_units
+from civitas.risk.scan.bursts import CHAIN_GAP_MIN, CHAIN_STEP_M, report_units
 from civitas.risk.scan.events import Events, Found
 
 __all__ = ["SurgeDetector"]
 
 DAYS_PER_MONTH = 30.44
-# the same rule as bursts use to tell one person's sequence of entries from many residents
-CHAIN_GAP_MIN = 5.0
-CHAIN_STEP_M = 150.0
 
 
 @dataclass
