@@ -5,13 +5,16 @@ Threads need separate connections with row locks (PostgreSQL); they skip on SQLi
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from civitas.kit import audit, clock
 from civitas.risk import services
-from civitas.risk.models import Level, RiskEvent, RiskItem
+from civitas.risk.models import Alert, Level, RiskEvent, RiskItem
 from tests.risk import register_setup
 from tests.risk.racing import needs_postgres, race
 from tests.risk.register_setup import cluster, later
@@ -72,3 +75,30 @@ def test_one_alert_made_a_risk_twice_at_once(reg_city: dict[str, Any]) -> None:
     assert sorted(results) == ["IllegalMove", "ok"]
     assert RiskItem.objects.count() == 1
     assert audit.verify().ok
+
+
+def test_joining_an_alert_while_the_detectors_write_to_the_risk(reg_city: dict[str, Any]) -> None:
+    """The detectors hold an alert and add a timeline entry to its risk; a person joining that
+    alert to the risk at the same moment waits for them instead of deadlocking."""
+    c = reg_city
+    risk = services.create_risk(actor=c["analyst"], city="T", data=_data(c, "x"))
+    a = cluster(c, key="c9")
+    held = threading.Event()
+
+    def detector() -> None:
+        with transaction.atomic():
+            Alert.objects.select_for_update().filter(pk=a.pk).get()
+            held.set()
+            time.sleep(1.5)  # the person's join is waiting by now
+            RiskEvent.objects.create(
+                risk_id=risk.pk, at=clock.now(), actor="system", action="appeals_linked"
+            )
+
+    def person() -> None:
+        held.wait(timeout=10)
+        time.sleep(0.3)
+        services.add_alert(actor=c["analyst"], risk=risk.pk, alert=a.pk)
+
+    assert race(detector, person) == ["ok", "ok"]
+    assert Alert.objects.get(pk=a.pk).risk_id == risk.pk
+    assert RiskEvent.objects.filter(risk=risk, action="appeals_linked").count() == 1

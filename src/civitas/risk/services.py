@@ -187,7 +187,9 @@ def _risk_snapshot(risk: RiskItem) -> dict[str, Any]:
 
 def _lock_alert(alert: Alert | int, expected_status: str | None) -> Alert:
     pk = alert.pk if isinstance(alert, Alert) else alert
-    locked = Alert.objects.select_for_update().filter(pk=pk).first()
+    # NO KEY UPDATE: rows that merely point to the alert (its appeal links, written by the
+    # detectors) may still be added while a person handles it.
+    locked = Alert.objects.select_for_update(no_key=True).filter(pk=pk).first()
     if locked is None:
         raise NotFound(_("no alert %(id)s") % {"id": pk})
     if expected_status and locked.status != expected_status:
@@ -221,7 +223,9 @@ _ACTION_WORDS = {
 
 def _lock_risk(risk: RiskItem | int, expected_version: int | None) -> RiskItem:
     pk = risk.pk if isinstance(risk, RiskItem) else risk
-    locked = RiskItem.objects.select_for_update().filter(pk=pk).first()
+    # NO KEY UPDATE: the detectors add timeline entries to a risk while holding its alerts;
+    # a full FOR UPDATE here would wait for them while they wait for us.
+    locked = RiskItem.objects.select_for_update(no_key=True).filter(pk=pk).first()
     if locked is None:
         raise NotFound(_("no risk %(id)s") % {"id": pk})
     if expected_version is not None and locked.version != expected_version:
@@ -711,10 +715,11 @@ def add_alert(
     """Join another alert to an open risk. An alert from a district the risk has not reached
     yet is a spread, and raises the level one step."""
     with transaction.atomic():
+        # The alert before the risk, as the detectors lock them.
+        a = _lock_alert(alert, None)
         locked = _lock_risk(risk, expected_version)
         _require_risk(actor, locked)
         _open(locked)
-        a = _lock_alert(alert, None)
         if a.city != locked.city:
             raise InvalidInput(
                 _("alert %(id)s is of another city") % {"id": a.pk}, details={"field": "alert"}
