@@ -23,6 +23,7 @@ from django.views.decorators.http import require_POST
 
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.kit.bilingual import in_active_language
 from civitas.kit.errors import CivitasError, Forbidden, InvalidInput
 from civitas.matters.models import Matter
 from civitas.org import access
@@ -63,9 +64,50 @@ NUMBER_WORDS = {
     "replicas": gettext_lazy("Monte Carlo replicas"),
     "radius_m": gettext_lazy("radius (m)"),
     "days": gettext_lazy("days in the window"),
+    "window_days": gettext_lazy("days in the window"),
     "residents": gettext_lazy("distinct residents"),
     "recurrence_days": gettext_lazy("recurrence interval (days)"),
+    "cases_in_study_period": gettext_lazy("cases of the matter in the study period"),
+    "cases_in_zone": gettext_lazy("cases in the circle over the study period"),
+    "recent_cases": gettext_lazy("cases of the matter in the window, everywhere"),
+    "gumbel": gettext_lazy("p-value from the Gumbel tail"),
+    "appeals_in_window": gettext_lazy("appeals in the window"),
+    "previous_window": gettext_lazy("in the window before"),
+    "usual_per_window": gettext_lazy("usual count per window"),
+    "baseline_days": gettext_lazy("days of baseline"),
+    "baseline_weeks": gettext_lazy("weeks of baseline"),
+    "baseline_mean_per_day": gettext_lazy("baseline per day"),
+    "weekday_factor": gettext_lazy("weekday factor"),
+    "dispersion": gettext_lazy("dispersion"),
+    "series_tested": gettext_lazy("series tested that day"),
+    "threshold": gettext_lazy("threshold"),
+    "threshold_p": gettext_lazy("p-value threshold"),
+    "zone_total": gettext_lazy("reports here over the baseline"),
+    "resident_rows": gettext_lazy("residents' reports"),
+    "staff_rows": gettext_lazy("staff entries nearby (not counted)"),
+    "merged_rows": gettext_lazy("reports merged as one sitting"),
+    "known_reporters": gettext_lazy("known reporters"),
+    "distinct_points": gettext_lazy("distinct points"),
+    "located_rows": gettext_lazy("reports with a point"),
+    "hours_span": gettext_lazy("hours from first to last report"),
+    "first_hour": gettext_lazy("first report (hour)"),
+    "last_hour": gettext_lazy("last report (hour)"),
+    "channels": gettext_lazy("channels"),
+    "duplicates_linked": gettext_lazy("linked as duplicates"),
+    "weeks": gettext_lazy("weeks with appeals"),
+    "escalation": gettext_lazy("escalating words"),
+    "classes": gettext_lazy("kinds of harm"),
+    "terms": gettext_lazy("words that flagged it"),
+    "kinds": gettext_lazy("kinds of alert"),
+    "alerts": gettext_lazy("alerts"),
+    "appeals": gettext_lazy("appeals"),
+    "districts": gettext_lazy("districts"),
+    "score": gettext_lazy("score"),
+    "method": gettext_lazy("method"),
+    "scope": gettext_lazy("scope"),
 }
+# Internal keys of the detectors (positions, dedup keys, the detection history).
+HIDDEN_NUMBERS = frozenset({"seen", "x", "y", "dedup", "place"})
 
 
 def _refuse_unless_reader(request: HttpRequest) -> None:
@@ -177,16 +219,27 @@ def _alert_or_404(request: HttpRequest, pk: int) -> Alert:
     return a
 
 
+def _district_name(d: Any) -> str:
+    if not isinstance(d, dict):
+        return str(d)
+    name = in_active_language(d.get("name_en") or "", d.get("name_zh") or "")
+    return name or str(d.get("code", ""))
+
+
 def _numbers(a: Alert) -> list[tuple[str, Any]]:
     """The detector's own figures, in words where we know the name."""
     rows: list[tuple[str, Any]] = []
     for key, value in sorted((a.numbers or {}).items()):
-        if key == "seen":  # the detection history: the times-seen count says it in one word
+        if key in HIDDEN_NUMBERS:
             continue
-        if isinstance(value, dict | list):
+        if key == "districts" and isinstance(value, list):
+            value = "、".join(_district_name(d) for d in value)
+        elif isinstance(value, list) and all(isinstance(v, str | int | float) for v in value):
+            value = ", ".join(str(v) for v in value)
+        elif isinstance(value, dict | list):
             value = json.dumps(value, ensure_ascii=False)
         elif isinstance(value, float):
-            value = f"{value:.4g}"
+            value = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.4g}"
         rows.append((str(NUMBER_WORDS.get(key, key)), value))
     return rows
 
