@@ -305,6 +305,10 @@ class TestChinese:
         assert 'lang="zh-hans"' in listing
         assert "社会稳定风险评估" in listing and "新建评估" in listing
         assert "高风险" in listing and "暂缓实施" in listing
+        low = draft(c, **FINDINGS)
+        stability.add_consultation(c["analyst"], low, version=low.version, item=item(0))
+        assert text(web.get(f"/risk/stability/{low.code}/")).count("低风险") >= 1
+        assert "较缓" not in text(web.get("/risk/stability/"))
         page = text(web.get(f"/risk/stability/{a.code}/"))
         for words in ("合法性", "合理性", "可行性", "可控性", "公众参与", "防范化解措施", "草稿"):
             assert words in page, words

@@ -38,7 +38,7 @@ from django.db import IntegrityError, models, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
@@ -97,9 +97,9 @@ DECISIONS = {
     StabilityLevel.HIGH: gettext_lazy("Do not proceed as planned"),
 }
 SHORT_LEVELS = {
-    StabilityLevel.LOW: gettext_lazy("Low"),
-    StabilityLevel.MEDIUM: gettext_lazy("Medium"),
-    StabilityLevel.HIGH: gettext_lazy("High"),
+    StabilityLevel.LOW: pgettext_lazy("stability level", "Low"),
+    StabilityLevel.MEDIUM: pgettext_lazy("stability level", "Medium"),
+    StabilityLevel.HIGH: pgettext_lazy("stability level", "High"),
 }
 
 
