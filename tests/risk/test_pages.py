@@ -246,7 +246,7 @@ def test_an_alert_without_a_point_reads_in_words_and_maps_the_city(
     assert "Surge above the baseline" in html
     assert "19 appeals of “Lift out of service” from" in html and "6.2 were expected" in html
     assert "within" not in html.split('id="why"')[1].split("</p>")[0]  # no radius claimed
-    assert "baseline_days" in html and "56" in html
+    assert "days of baseline" in html and "56" in html and "baseline_days" not in html
     data = _client(c["analyst"]).get(reverse("risk-alert-map", args=[a.pk])).json()
     assert data["centre"] is None and data["points"] == []
     assert _client(c["d1_analyst"]).get(reverse("risk-alert", args=[a.pk])).status_code == 404
