@@ -271,7 +271,7 @@ class TestPages:
     def test_the_page_in_chinese(self, c: dict[str, Any]) -> None:
         r = get(client_for(c["city_dispatcher"], "zh-hans"), "/risk/reports/week/2026-W47/")
         html = r.content.decode()
-        assert "研判报告" in html and "电梯故障" in html and "环比上升37.5%" in html
+        assert "研判报告：测试市，" in html and "电梯故障" in html and "环比上升37.5%" in html
         assert "未诉先办" in html
 
     def test_pdf_in_both_languages(self, c: dict[str, Any]) -> None:
@@ -283,7 +283,7 @@ class TestPages:
         assert "up 37.5% on the previous week (8)" in text.replace("\n", " ")
         zh = get(client_for(c["city_dispatcher"], "zh-hans"), "/risk/reports/week/2026-W47.pdf")
         text = pdf_text(zh.content)
-        assert "研判报告" in text and "测试市" in text and "电梯故障" in text
+        assert "研判报告：测试市，" in text and "测试市" in text and "电梯故障" in text
         assert "37.5%" in text and "11" in text
         assert "report-T-2026-W47-zh.pdf" in zh["Content-Disposition"]
         # Asked for by name, whatever the page language.

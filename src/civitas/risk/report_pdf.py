@@ -240,7 +240,10 @@ def render(r: reports.Report, lang: str) -> bytes:
 
 def _render(r: reports.Report, s: _Styles) -> bytes:
     buf = io.BytesIO()
-    title = _("Judgment report") + _(": ") + f"{r.area.name}, {r.period.title()}"
+    title = _("Judgment report: %(area)s, %(period)s") % {
+        "area": r.area.name,
+        "period": r.period.title(),
+    }
     doc = SimpleDocTemplate(
         buf,
         pagesize=A4,
