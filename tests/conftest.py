@@ -46,3 +46,15 @@ def _fresh_process_caches() -> None:
 
     duplicates.forget()
     store.forget()
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Any:
+    """A request in Chinese leaves its language active in the thread (Django activates it per
+    request and never resets it): every test starts in the default language."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)

@@ -15,6 +15,7 @@ from django.db import transaction
 from civitas.appeals.models import OPEN_STATUSES, Appeal, Event, Rating, Request, Summons
 from civitas.citypacks.demo import CITY, build_pack, create_demo_users
 from civitas.citypacks.demo import appeals as demo_appeals
+from civitas.citypacks.demo import risk as demo_risk
 from civitas.kit import audit
 from civitas.kit.models import AuditEntry
 
@@ -145,7 +146,9 @@ class TestDemoCommandSeeds:
         call_command("demo", "--no-serve", "--pack", str(tmp_path / "pack"), stdout=out)
         assert "5/7 seeding demo appeals" in out.getvalue()
         count = Appeal.objects.filter(city=CITY).count()
-        assert count == sum(demo_appeals.MIX.values())
+        planted = Appeal.objects.filter(city=CITY, external_id__startswith=demo_risk.PREFIX)
+        assert count - planted.count() == sum(demo_appeals.MIX.values())
+        assert planted.exists()  # the risk detectors' demo material, planted once as well
         again = io.StringIO()
         call_command("demo", "--no-serve", "--pack", str(tmp_path / "pack"), stdout=again)
         assert "already holds its demo appeals" in again.getvalue()
