@@ -83,7 +83,7 @@ class Alert(models.Model):
     handled_note = models.TextField(_("note"), blank=True)
     times_seen = models.PositiveIntegerField(_("times detected"), default=1)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
-    appeals = models.ManyToManyField(
+    appeals: models.ManyToManyField[Appeal, AlertAppeal] = models.ManyToManyField(
         Appeal, through="AlertAppeal", related_name="risk_alerts", verbose_name=_("appeals")
     )
     risk = models.ForeignKey(
