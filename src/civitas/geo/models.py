@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -75,3 +77,12 @@ class Jurisdiction(BilingualName, models.Model):
 
     def subtree(self) -> models.QuerySet[Jurisdiction]:
         return Jurisdiction.objects.filter(path__startswith=self.path)
+
+    def as_feature(self, **properties: Any) -> dict[str, Any]:
+        """The boundary as a GeoJSON feature named by code (what the maps join figures on),
+        labelled in the active language."""
+        return {
+            "type": "Feature",
+            "geometry": self.boundary,
+            "properties": {"name": self.code, "label": self.name, **properties},
+        }

@@ -4,6 +4,8 @@ serve people still pass the result through org.access.readable()."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -27,6 +29,13 @@ def jurisdictions(*, level: str = "", within: str = "", search: str = "") -> Que
             | Q(aliases__icontains=json.dumps(search)[1:-1])
         )
     return qs
+
+
+def boundary_map(parent: Jurisdiction | None, children: Iterable[Jurisdiction]) -> dict[str, Any]:
+    """GeoJSON of a place (role "self") and its children (role "child"), those with a boundary."""
+    features = [parent.as_feature(role="self")] if parent and parent.boundary else []
+    features += [j.as_feature(role="child") for j in children if j.boundary]
+    return {"type": "FeatureCollection", "features": features}
 
 
 def get_jurisdiction(code: str) -> Jurisdiction | None:

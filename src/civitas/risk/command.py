@@ -630,14 +630,4 @@ def map_features(area: Jurisdiction) -> dict[str, Any]:
     shapes = [j for j in children(area) if j.boundary]
     if not shapes and area.boundary:
         shapes = [area]
-    return {
-        "type": "FeatureCollection",
-        "features": [
-            {
-                "type": "Feature",
-                "geometry": j.boundary,
-                "properties": {"name": j.code, "label": j.name},
-            }
-            for j in shapes
-        ],
-    }
+    return {"type": "FeatureCollection", "features": [j.as_feature() for j in shapes]}

@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from civitas.geo import selectors as geo_selectors
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
 from civitas.kit.bilingual import in_active_language
@@ -290,26 +291,8 @@ def alert(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _city_geo(city: str) -> dict[str, Any]:
     """The city's boundary and its districts' (reference data)."""
-    features = []
-    places = [
-        *Jurisdiction.objects.filter(code=city, parent__isnull=True),
-        *selectors.districts_of_city(city),
-    ]
-    for j in places:
-        if not j.boundary:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": j.boundary,
-                "properties": {
-                    "name": j.code,
-                    "label": j.name,
-                    "role": "self" if j.code == city else "child",
-                },
-            }
-        )
-    return {"type": "FeatureCollection", "features": features}
+    root = Jurisdiction.objects.filter(code=city, parent__isnull=True).first()
+    return geo_selectors.boundary_map(root, selectors.districts_of_city(city))
 
 
 def _points(appeals: list[selectors.AppealPoint]) -> list[dict[str, Any]]:

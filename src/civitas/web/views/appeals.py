@@ -170,23 +170,8 @@ def city_map(request: HttpRequest, code: str) -> JsonResponse:
     city = geo_selectors.cities().filter(code=code).first()
     if city is None:
         raise Http404("no such city")
-    features = []
-    places = [city, *geo_selectors.jurisdictions().filter(parent=city, boundary__isnull=False)]
-    for j in places:
-        if not j.boundary:
-            continue
-        features.append(
-            {
-                "type": "Feature",
-                "geometry": j.boundary,
-                "properties": {
-                    "name": j.code,
-                    "label": j.name,
-                    "role": "self" if j == city else "child",
-                },
-            }
-        )
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+    children = geo_selectors.jurisdictions().filter(parent=city, boundary__isnull=False)
+    return JsonResponse(geo_selectors.boundary_map(city, children))
 
 
 def place(request: HttpRequest) -> JsonResponse:

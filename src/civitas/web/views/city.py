@@ -74,27 +74,15 @@ def jurisdiction(request: HttpRequest, code: str) -> HttpResponse:
     )
 
 
-def _feature(j: Jurisdiction, role: str) -> dict[str, Any]:
-    return {
-        "type": "Feature",
-        "geometry": j.boundary,
-        "properties": {
-            "name": j.code,
-            "label": j.name,
-            "role": role,
-            "url": reverse("jurisdiction", args=[j.code]),
-        },
-    }
-
-
 @login_required
 def jurisdiction_map(request: HttpRequest, code: str) -> JsonResponse:
     """GeoJSON of a jurisdiction's boundary and its children's, for the ECharts map."""
     j = _get(request, code)
-    features = [_feature(j, "self")] if j.boundary else []
-    for child in _jurisdictions(request).filter(parent=j, boundary__isnull=False):
-        features.append(_feature(child, "child"))
-    return JsonResponse({"type": "FeatureCollection", "features": features})
+    children = _jurisdictions(request).filter(parent=j, boundary__isnull=False)
+    geo = geo_selectors.boundary_map(j, children)
+    for feature in geo["features"]:
+        feature["properties"]["url"] = reverse("jurisdiction", args=[feature["properties"]["name"]])
+    return JsonResponse(geo)
 
 
 @login_required
