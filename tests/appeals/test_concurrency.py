@@ -6,49 +6,17 @@ refusal is checked sequentially on every database."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 
 from civitas.appeals import intake, services
 from civitas.appeals import workflow as wf
 from civitas.appeals.models import Appeal, Assignment, Event, Status
 from civitas.kit import audit
 from tests.appeals.conftest import fresh, submit
-
-needs_postgres = pytest.mark.skipif(
-    "connection.vendor != 'postgresql'",
-    reason="threads need separate connections with row locks (PostgreSQL)",
-)
-
-
-def race(*moves: Callable[[], Any]) -> list[str]:
-    """Run the moves at the same moment in threads; each reports 'ok' or its error's name."""
-    barrier = threading.Barrier(len(moves))
-    results: list[str] = [""] * len(moves)
-
-    def run(i: int, move: Callable[[], Any]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            with transaction.atomic():
-                move()
-            results[i] = "ok"
-        except (wf.IllegalMove, wf.StaleCase) as exc:
-            results[i] = type(exc).__name__
-        except Exception as exc:  # reported, so the test shows what went wrong
-            results[i] = f"unexpected {exc!r}"
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, m)) for i, m in enumerate(moves)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    return results
+from tests.racing import needs_postgres, race
 
 
 @needs_postgres

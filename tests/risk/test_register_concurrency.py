@@ -15,8 +15,8 @@ from django.db import transaction
 from civitas.kit import audit, clock
 from civitas.risk import services
 from civitas.risk.models import Alert, Level, RiskEvent, RiskItem
+from tests.racing import needs_postgres, race
 from tests.risk import register_setup
-from tests.risk.racing import needs_postgres, race
 from tests.risk.register_setup import cluster, later
 
 pytestmark = [needs_postgres, pytest.mark.django_db(transaction=True)]

@@ -15,7 +15,7 @@ from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org.models import User
 from civitas.risk import stability
 from civitas.risk.models import Level, RiskItem, StabilityAssessment
-from tests.risk.racing import needs_postgres, race
+from tests.racing import needs_postgres, race
 from tests.risk.stability_fixtures import (  # noqa: F401
     FINDINGS,
     _fast_passwords,

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from civitas.kit.errors import Conflict
 
@@ -27,7 +27,8 @@ def race(*moves: Callable[[], Any]) -> list[str]:
     def run(i: int, move: Callable[[], Any]) -> None:
         try:
             barrier.wait(timeout=10)
-            move()
+            with transaction.atomic():
+                move()
             results[i] = "ok"
         except Conflict as exc:
             results[i] = type(exc).__name__
