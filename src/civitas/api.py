@@ -63,3 +63,7 @@ api.add_router("/", assessment_router, tags=["assessment"])
 from civitas.risk.api import router as risk_router  # noqa: E402
 
 api.add_router("/", risk_router, tags=["risk"])
+
+from civitas.hub.api import router as hub_router  # noqa: E402
+
+api.add_router("/", hub_router, tags=["data-sharing hub"])

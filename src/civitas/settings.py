@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "civitas.understanding",
     "civitas.assessment",
     "civitas.open311",
+    "civitas.hub",
     "civitas.risk",
     "civitas.citypacks",
     "civitas.web",
@@ -274,4 +275,12 @@ CIVITAS_OPEN311_KEY_SERVICE = os.environ.get(
     "CIVITAS_OPEN311_KEY_SERVICE",
     "Ask the city's administrators for an API key with the appeals:submit scope.",
 )
+# Data-sharing hub. Identity numbers become HMAC-SHA256 keys under CIVITAS_HUB_KEY (derived
+# from SECRET_KEY when unset: set it explicitly and keep it, or pseudonyms stop joining);
+# uploads above CIVITAS_HUB_INLINE_ROWS rows load in the background; one API push holds at
+# most CIVITAS_HUB_PUSH_MAX records; approved grants last at most CIVITAS_HUB_MAX_GRANT_DAYS.
+CIVITAS_HUB_KEY = os.environ.get("CIVITAS_HUB_KEY", "")
+CIVITAS_HUB_INLINE_ROWS = int(os.environ.get("CIVITAS_HUB_INLINE_ROWS", "20000"))
+CIVITAS_HUB_PUSH_MAX = int(os.environ.get("CIVITAS_HUB_PUSH_MAX", "10000"))
+CIVITAS_HUB_MAX_GRANT_DAYS = int(os.environ.get("CIVITAS_HUB_MAX_GRANT_DAYS", "1095"))
 # -- end of background work settings ----------------------------------------------------------

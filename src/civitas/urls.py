@@ -13,4 +13,5 @@ urlpatterns = [
     path("", include("civitas.web.urls")),
     path("", include("civitas.assessment.urls")),
     path("", include("civitas.risk.urls")),
+    path("hub/", include("civitas.hub.urls")),
 ]

@@ -70,6 +70,25 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     ),
     # Handle alerts, open and manage risks, write stability assessments.
     "risk.manage": frozenset({Role.ANALYST, Role.DISPATCHER, Role.ADMINISTRATOR, Role.UNIT_LEADER}),
+    # The data-sharing hub: the catalogue; defining and loading datasets; deciding grants;
+    # asking for them; reading through them (the unit's grants: civitas.hub.rights).
+    "hub.browse": STAFF_ROLES,
+    "hub.manage": frozenset({Role.DATA_STEWARD, Role.ADMINISTRATOR}),
+    "hub.decide": frozenset({Role.DATA_STEWARD, Role.ADMINISTRATOR, Role.UNIT_LEADER}),
+    "hub.request": frozenset(
+        {Role.DATA_STEWARD, Role.ADMINISTRATOR, Role.UNIT_LEADER, Role.ANALYST}
+    ),
+    "hub.use": frozenset(
+        {
+            Role.DATA_STEWARD,
+            Role.ADMINISTRATOR,
+            Role.UNIT_LEADER,
+            Role.ANALYST,
+            Role.UNIT_HANDLER,
+            Role.DISPATCHER,
+            Role.GRID_WORKER,
+        }
+    ),
 }
 
 API_KEY_SCOPES = {
@@ -82,6 +101,9 @@ API_KEY_SCOPES = {
     "appeals:handle": {"appeals.read", "appeals.handle"},
     "assessment:read": {"assessment.read"},
     "risk:read": {"risk.read"},
+    # A consumer unit's key reads through the unit's grants; an owner's key pushes records.
+    "hub:read": {"hub.browse", "hub.use"},
+    "hub:write": {"hub.browse", "hub.manage"},
 }
 
 

@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class HubConfig(AppConfig):
+    name = "civitas.hub"
+    label = "hub"
+    verbose_name = _("Data-sharing hub")
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from civitas.hub import access_rules
+
+        access_rules.register()
+
+        from civitas.kit import scheduler
+
+        scheduler.register("hub.expire_grants", 3600, "civitas.hub.tasks.expire_grants")
