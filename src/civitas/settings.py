@@ -283,4 +283,6 @@ CIVITAS_HUB_KEY = os.environ.get("CIVITAS_HUB_KEY", "")
 CIVITAS_HUB_INLINE_ROWS = int(os.environ.get("CIVITAS_HUB_INLINE_ROWS", "20000"))
 CIVITAS_HUB_PUSH_MAX = int(os.environ.get("CIVITAS_HUB_PUSH_MAX", "10000"))
 CIVITAS_HUB_MAX_GRANT_DAYS = int(os.environ.get("CIVITAS_HUB_MAX_GRANT_DAYS", "1095"))
+# Records of datasets marked "feeds the risk detectors" join appeals in the scan detectors.
+CIVITAS_RISK_HUB_FEED = _config.truthy(os.environ.get("CIVITAS_RISK_HUB_FEED", "1"))
 # -- end of background work settings ----------------------------------------------------------
