@@ -54,6 +54,27 @@ DEMO_USERS: list[tuple[str, str, str, str, str]] = [
         "Environment data steward",
         "生态环境局数据专员",
     ),
+    (
+        "steward-market",
+        Role.DATA_STEWARD,
+        f"{CITY}-MARKET-SUPERVISION",
+        "Market supervision data steward",
+        "市场监管局数据专员",
+    ),
+    (
+        "steward-traffic",
+        Role.DATA_STEWARD,
+        f"{CITY}-PUBLIC-SECURITY",
+        "Traffic police data steward",
+        "公安交警数据专员",
+    ),
+    (
+        "analyst-street",
+        Role.ANALYST,
+        f"{CITY}-D01-S01-OFFICE",
+        "Street office analyst",
+        "街道数据分析员",
+    ),
     ("auditor", Role.AUDITOR, f"{CITY}-12345", "Auditor", "审计员"),
     ("administrator", Role.ADMINISTRATOR, f"{CITY}-12345", "City administrator", "市系统管理员"),
 ]
