@@ -24,6 +24,16 @@ Columns (one row per appeal received in the last ``HISTORY_DAYS`` up to the end 
   (the channel again) and ``address`` (a code per written address), used by the burst
   detector to tell staff batches from residents.
 
+Shared datasets of the hub marked ``feeds_risk`` add their records to the stream of the scan
+detectors (space-time clusters, bursts, surges; ``HUB_KINDS``) when ``CIVITAS_RISK_HUB_FEED``
+is on: each record with a date and a point is one row of the category ``hub:<dataset code>``
+(so a cluster of traffic accidents is an alert of its own, never mixed with appeals), at noon
+local time of its date (records have dates, not times), not staff, with a reporter key of its
+own (each record is a separate observation: the "one sitting" and "one reporter" rules do not
+merge them), a negative id (never taken for an appeal), and its area. On day ``d`` only
+records dated ``d`` or earlier are seen. The detectors that follow residents (group appeals,
+repeat appellants) see appeals only.
+
 The scan detectors (space-time clusters, bursts, surges) come from ``civitas.risk.scan`` and are
 named by dotted path in ``CIVITAS_RISK_DETECTORS`` (imported on use); the live detectors come
 from ``civitas.risk.live``. Every run is prospective: on day ``d`` a detector gets
@@ -48,11 +58,17 @@ from django.utils.module_loading import import_string
 from civitas.appeals.models import Appeal, Channel
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.risk.models import HUB_CATEGORY_PREFIX
 from civitas.risk.scan.events import Detector, Events, Found, Projection
 
 log = logging.getLogger(__name__)
 
 HISTORY_DAYS = 365
+# Detector kinds that see the hub's records beside appeals (a detector may say otherwise with
+# a ``hub_records`` attribute).
+HUB_KINDS = frozenset({"cluster", "burst", "surge"})
+# Each hub record is a reporter of its own, in a range apart from accounts and phone keys.
+_RECORD_KEY_BASE = 1 << 61
 STAFF_CHANNELS = frozenset({Channel.GRID.value, Channel.CSV.value})
 CHANNELS: list[str] = list(Channel.values)
 # Phone hashes live above every account id (bit 62 set), so the two never collide.
@@ -168,9 +184,11 @@ def city_events(
     until: datetime | None = None,
     days: int = HISTORY_DAYS,
     with_unclassified: bool = False,
+    with_hub: bool = False,
     projection: Projection | None = None,
 ) -> Events:
-    """The city's appeals received in the ``days`` local days up to ``until`` (default: now)."""
+    """The city's appeals received in the ``days`` local days up to ``until`` (default: now),
+    and with ``with_hub`` the records of the hub's datasets that feed the detectors."""
     until = until or clock.now()
     last_day = until.astimezone(zone()).date()
     day0 = last_day - timedelta(days=days - 1)
@@ -195,8 +213,76 @@ def city_events(
             "address",
         )
     )
+    if with_hub and getattr(settings, "CIVITAS_RISK_HUB_FEED", True):
+        rows += hub_rows(city, first=day0, last=(until - timedelta(microseconds=1)))
+        rows.sort(key=lambda r: (r[1], r[0]))
     rows = _at_community_level(rows)
     return build_events(rows, day0=day0, projection=projection or city_projection(city))
+
+
+def hub_rows(city: str, *, first: date, last: datetime) -> list[tuple[Any, ...]]:
+    """Records of the city's ``feeds_risk`` datasets dated ``first`` to ``last``'s local day,
+    with a point, as rows shaped like the appeals' rows of ``city_events`` (see the module's
+    docstring for what each column holds)."""
+    from civitas.hub.models import BatchStatus, Record
+
+    last_day = last.astimezone(zone()).date()
+    records = (
+        Record.objects.filter(
+            dataset__city=city,
+            dataset__feeds_risk=True,
+            dataset__active=True,
+            batch__status=BatchStatus.APPLIED,
+            occurred_on__gte=first,
+            occurred_on__lte=last_day,
+            lat__isnull=False,
+            lon__isnull=False,
+        )
+        .order_by("occurred_on", "pk")
+        .values_list(
+            "pk",
+            "occurred_on",
+            "dataset__code",
+            "lat",
+            "lon",
+            "jurisdiction_path",
+            "jurisdiction_id",
+        )
+    )
+    z = zone()
+    noon: dict[date, datetime] = {}
+    out = []
+    for pk, day, code, lat, lon, path, place in records.iterator(chunk_size=5000):
+        assert day is not None  # filtered above
+        at = noon.get(day)
+        if at is None:
+            at = noon[day] = datetime.combine(day, time(12), tzinfo=z)
+        out.append(
+            (
+                -pk,
+                at,
+                f"{HUB_CATEGORY_PREFIX}{code}",
+                lat,
+                lon,
+                "",
+                _RECORD_KEY_BASE | pk,
+                None,
+                path or "",
+                place,
+                None,
+                None,
+                "",
+            )
+        )
+    return out
+
+
+def takes_hub_records(detector: Any) -> bool:
+    """Whether ``detector`` looks at the hub's records beside appeals."""
+    flag = getattr(detector, "hub_records", None)
+    if flag is not None:
+        return bool(flag)
+    return (getattr(detector, "kind", "") or "") in HUB_KINDS
 
 
 def _at_community_level(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -339,15 +425,17 @@ def run(
     now = now or clock.now()
     until = min(local_day_end(day), now)
     outcome = Outcome(city, day)
-    streams: dict[bool, Events] = {}
+    streams: dict[tuple[bool, bool], Events] = {}
     for det in detectors:
-        want_all = bool(getattr(det, "with_unclassified", False))
+        want = (bool(getattr(det, "with_unclassified", False)), takes_hub_records(det))
         if events is not None:
             stream = events
         else:
-            if want_all not in streams:
-                streams[want_all] = city_events(city, until=until, with_unclassified=want_all)
-            stream = streams[want_all]
+            if want not in streams:
+                streams[want] = city_events(
+                    city, until=until, with_unclassified=want[0], with_hub=want[1]
+                )
+            stream = streams[want]
         d = stream.day_of(day)
         kind = getattr(det, "kind", "") or type(det).__name__
         try:

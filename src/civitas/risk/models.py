@@ -15,6 +15,7 @@ from django.utils.translation import gettext_lazy as _
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.kit.bilingual import in_active_language
 from civitas.matters.models import Matter
 from civitas.org.models import Unit
 
@@ -35,6 +36,10 @@ class AlertStatus(models.TextChoices):
     SNOOZED = "snoozed", _("Snoozed")
     DISMISSED = "dismissed", _("Dismissed")
     PROMOTED = "promoted", _("Made a risk")
+
+
+# Alerts on the records of a shared dataset of the hub have the category "hub:<dataset code>".
+HUB_CATEGORY_PREFIX = "hub:"
 
 
 class Alert(models.Model):
@@ -114,6 +119,26 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.category} {self.detected_on}"
+
+    def category_names(self) -> tuple[str, str]:
+        """The category in English and Chinese when it has names apart from its matter: a
+        shared dataset's title for the hub's categories, else the category as given."""
+        if self.category.startswith(HUB_CATEGORY_PREFIX):
+            from civitas.hub.models import Dataset
+
+            code = self.category[len(HUB_CATEGORY_PREFIX) :]
+            ds = Dataset.objects.filter(code=code).only("title_en", "title_zh").first()
+            if ds is not None:
+                return ds.title_en, ds.title_zh
+        return self.category, self.category
+
+    @property
+    def category_name(self) -> str:
+        """What the alert is about in words, in the active language: the matter's name, else
+        the category's (``category_names``)."""
+        if self.matter is not None:
+            return self.matter.name
+        return in_active_language(*self.category_names())
 
 
 class AlertAppeal(models.Model):

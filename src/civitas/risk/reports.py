@@ -603,7 +603,7 @@ def _alerts(report: Report, actor: Any) -> None:
     )
     report.clusters = [
         ClusterLine(
-            name=_named(a.matter) if a.matter else Named(a.category, a.category),
+            name=_named(a.matter) if a.matter else Named(*a.category_names()),
             place=_named(a.jurisdiction) if a.jurisdiction else None,
             start=a.start,
             end=a.end,
