@@ -12,7 +12,8 @@ read row by row.
 
 Every figure read through a grant is a read of the data: it is logged like a page of records
 (an :class:`AccessLog` row on the ``profile`` channel with the number of records counted, and
-an entry in the audit chain). The owner's own view is not a use of a grant and is not logged.
+an entry in the audit chain, shaped as ``hub.query`` logs a page of records). The owner's own
+view is not a use of a grant and is not logged.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from civitas.hub.models import (
     ProfileRole,
     Record,
 )
+from civitas.hub.query import in_area
 from civitas.kit import audit
 from civitas.org.models import ApiKey, User
 
@@ -131,7 +133,7 @@ def readable_datasets(actor: Any, place: Jurisdiction) -> list[tuple[Dataset, Gr
 
 
 def _figures(dataset: Dataset, grant: Grant | None, path: str) -> dict[str, Any]:
-    rows = Record.objects.filter(dataset=dataset, jurisdiction_path__startswith=path)
+    rows = Record.objects.filter(in_area(path), dataset=dataset)
     granted = _granted(grant, dataset)
     wanted: dict[str, Any] = {"records": Count("pk")}
     missing = ""
