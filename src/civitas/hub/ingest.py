@@ -307,10 +307,14 @@ def run(batch: Batch, *, progress: Progress | None = None, actor: Any = None) ->
     except readers.FileProblem as exc:
         with transaction.atomic():
             _reject_file(b, exc, who)
-    except Exception as exc:
+    except BaseException as exc:
+        # Anything else (a database error, the command line interrupted): nothing stays
+        # loaded, and the batch says why instead of staying "loading" for ever.
         log.exception("loading batch %s of %s failed", b.number, b.dataset_id)
         with transaction.atomic():
             _fail(b, exc, who)
+        if not isinstance(exc, Exception):
+            raise
     b.refresh_from_db()
     _say(b.pk, b.rows_total, b.rows_total, b.rows_bad)
     return b
@@ -397,6 +401,7 @@ def _apply(b: Batch, out: _Outcome, actor: Any) -> None:
     b.report = out.report() | ({"replaced": replaced} if b.mode == BatchMode.REPLACE else {})
     b.finished_at = now
     b.message = ""
+    staged, b.staged_path = b.staged_path, ""
     b.save()
     audit.record(
         actor=actor,
@@ -414,7 +419,6 @@ def _apply(b: Batch, out: _Outcome, actor: Any) -> None:
             "dropped": len(out.dropped),
         },
     )
-    staged = b.staged_path
     transaction.on_commit(lambda: Path(staged).unlink(missing_ok=True))
 
 
