@@ -331,10 +331,10 @@ class TestIdentityNumbers:
         with transaction.atomic():
             ingest.fix_row(hub["steward"], q[5].pk, {"fine": "3"})
             ingest.fix_row(hub["steward"], q[11].pk, {"legal_rep_id": helpers.person_id(10)})
-        assert ingest_setup.clear_numbers_stored(numbers + [helpers.person_id(10)]) == []
+        assert ingest_setup.clear_numbers_stored([*numbers, helpers.person_id(10)]) == []
         assert ingest.run(batch).status == BatchStatus.APPLIED
         assert Record.objects.count() == 30
-        assert ingest_setup.clear_numbers_stored(numbers + [helpers.person_id(10)]) == []
+        assert ingest_setup.clear_numbers_stored([*numbers, helpers.person_id(10)]) == []
         pushed = ingest.push(hub["steward"], hub["dataset"], rows(3, start=100))
         assert pushed.status == BatchStatus.APPLIED
         assert ingest_setup.clear_numbers_stored([r["legal_rep_id"] for r in rows(3, 100)]) == []
