@@ -77,9 +77,7 @@ def test_keyset_pages_cover_every_row_once_in_a_narrower_area(hub: dict[str, Any
     loaded(hub, 30)
     granted(hub, fields=["enterprise"], area=hub["city"]["T-D1"])
     rows = _all_pages(hub["consumer"], hub["dataset"], page_size=3)
-    expected = {
-        r.pk for r in Record.objects.filter(jurisdiction_path__startswith="/T/T-D1/")
-    }
+    expected = {r.pk for r in Record.objects.filter(jurisdiction_path__startswith="/T/T-D1/")}
     assert [r["id"] for r in rows] == sorted(
         expected, key=lambda pk: (Record.objects.get(pk=pk).jurisdiction_path, pk)
     )

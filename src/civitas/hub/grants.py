@@ -9,6 +9,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
 from civitas.geo.models import Jurisdiction
@@ -16,6 +17,7 @@ from civitas.hub import rights
 from civitas.hub.models import Dataset, Grant, GrantStatus, Sensitivity, Sharing
 from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civitas.org import access
 from civitas.org.models import Membership, Role, Unit, UnitKind, User
 
 # Units that may receive an unconditional dataset without a decision.
@@ -475,3 +477,57 @@ def _notify(grant: Grant, move: str, *, to_owner: bool) -> None:
             topic=f"hub-grant:{grant.pk}",
             dedupe_key=f"hub-grant:{grant.pk}:{grant.version}:{move}:{channel}:{recipient}",
         )
+
+
+# -- reading grants ---------------------------------------------------------------------------
+
+
+def visible(
+    actor: Any,
+    *,
+    side: str = "",
+    status: str = "",
+    dataset: Dataset | None = None,
+    consumer: Unit | None = None,
+) -> QuerySet[Grant]:
+    """The grants ``actor`` may see (both units' people, and those whose area covers either),
+    newest first. ``side`` narrows to the actor's own: ``consumer`` (grants of the units it
+    asks or reads for) or ``owner`` (grants on datasets of the units it decides for);
+    ``status`` takes a comma-separated list."""
+    qs = access.readable(actor, Grant.objects.all())
+    if side == "consumer":
+        qs = qs.filter(
+            consumer_unit_id__in=rights.acting_units(actor) | rights.requesting_units(actor)
+        )
+    elif side == "owner":
+        qs = qs.filter(
+            dataset__owner_unit_id__in=rights.deciding_units(actor) | rights.stewarded_units(actor)
+        )
+    elif side:
+        raise InvalidInput(
+            _("side: consumer or owner (or nothing for both)"), details={"field": "side"}
+        )
+    if status:
+        wanted = [s.strip() for s in status.split(",") if s.strip()]
+        unknown = sorted(set(wanted) - set(GrantStatus.values))
+        if unknown:
+            raise InvalidInput(
+                _("status: %(unknown)s unknown; use %(known)s")
+                % {"unknown": ", ".join(unknown), "known": ", ".join(GrantStatus.values)},
+                details={"field": "status"},
+            )
+        qs = qs.filter(status__in=wanted)
+    if dataset is not None:
+        qs = qs.filter(dataset=dataset)
+    if consumer is not None:
+        qs = qs.filter(consumer_unit=consumer)
+    return qs.select_related("dataset", "dataset__owner_unit", "consumer_unit", "area").order_by(
+        "-requested_at", "-pk"
+    )
+
+
+def get_visible(actor: Any, pk: int) -> Grant:
+    g = visible(actor).filter(pk=pk).first()
+    if g is None:
+        raise NotFound(_("no grant %(id)s that you may see") % {"id": pk})
+    return g

@@ -46,7 +46,9 @@ def acting_units(actor: Any) -> set[int]:
 
 
 def requesting_units(actor: Any) -> set[int]:
-    """The units for which ``actor`` may ask for a grant."""
+    """The units for which ``actor`` may ask for a grant (people only: keys read and push)."""
+    if isinstance(actor, ApiKey):
+        return set()
     if getattr(actor, "is_superuser", False):
         return set(Unit.objects.values_list("pk", flat=True))
     return _member_units(actor, REQUESTER_ROLES)
