@@ -41,6 +41,8 @@ from civitas.org.models import Unit
 
 CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,59}$")
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,59}$")
+# Path words of the pages that a dataset code would shadow.
+RESERVED_CODES = frozenset({"new"})
 MAX_FIELDS = 200
 MAX_KEYWORDS = 30
 MAX_TEXT_LENGTH = 100_000
@@ -344,7 +346,7 @@ def create_dataset(
         "feeds_risk": feeds_risk,
     }
     problems = _check_dataset(data, owner_unit, None)
-    if not CODE_RE.match(code):
+    if not CODE_RE.match(code) or code in RESERVED_CODES:
         problems.add(
             "code",
             "invalid_code",
@@ -542,7 +544,7 @@ def check_fields(
     def add(i: int, attr: str, code: str, message: str) -> None:
         name = fields[i]["name"]
         where = _("field %(n)d (%(name)s)") % {"n": i + 1, "name": name or "?"}
-        problems.add(attr, code, f"{where}: {message}", index=i, name=name)
+        problems.add(attr, code, f"{where}: {message}", index=i, name=name, detail=message)
 
     seen: dict[str, int] = {}
     for i, f in enumerate(fields):
