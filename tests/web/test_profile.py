@@ -139,9 +139,9 @@ def get(user: User, code: str = C1, **extra: Any) -> Any:
         return c.get(reverse("jurisdiction-profile", args=[code]), **extra)
 
 
-def data_link(ds: Dataset, area: str) -> str | None:
+def data_link(ds: Dataset, query: str) -> str | None:
     try:
-        return f"{reverse('hub-data', args=[ds.code])}?area={area}"
+        return f"{reverse('hub-data', args=[ds.code])}?{query}"
     except NoReverseMatch:
         return None
 
@@ -168,7 +168,7 @@ def test_an_analyst_of_the_centre_sees_every_part(place: dict[str, Any]) -> None
     assert reverse("risk-alert", args=[place["alert_other"].pk]) not in text
     # the shared data: records counted in C1
     assert 'data-dataset="t-population"' in text and 'data-figure="records">2<' in text
-    link = data_link(place["dataset"], C1)
+    link = data_link(place["dataset"], f"grant={place['grant'].pk}&amp;area={C1}")
     if link is not None:
         assert link in text
     # the read through the grant is logged
@@ -247,3 +247,17 @@ def test_the_profile_in_chinese(place: dict[str, Any]) -> None:
     assert "橡树111社区" in text and "社区" in text and "网格人口" in text
     assert "榆树11街道" in text and "电梯故障" in text
     assert "Oak 111 Community" not in text and "Residents by grid" not in text
+
+
+def test_the_data_link_opens_the_granted_rows_of_the_place(place: dict[str, Any]) -> None:
+    link = data_link(place["dataset"], f"grant={place['grant'].pk}&area={C1}")
+    if link is None:
+        pytest.skip("the hub's data page is not there")
+    assert link.replace("&", "&amp;") in get(place["analyst"]).content.decode()
+    c = Client()
+    c.force_login(place["analyst"])
+    with clock.frozen(NOW):
+        r = c.get(link)
+    assert r.status_code == 200
+    text = r.content.decode()
+    assert "1200" in text.replace(",", "") and "834" in text and "5000" not in text

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -135,12 +136,15 @@ def _risks(request: HttpRequest, j: Jurisdiction) -> dict[str, Any]:
 _LEVEL_ORDER = {"red": 4, "orange": 3, "yellow": 2, "blue": 1}
 
 
-def _data_link(code: str, area: str) -> str:
-    """The hub's data page for a dataset, narrowed to the place ("" while it does not exist)."""
+def _data_link(f: hub_profile.DatasetFigures) -> str:
+    """The hub's data page for a dataset, through the grant counted, narrowed to the part of
+    the place counted ("" while the page does not exist)."""
     try:
-        return f"{reverse('hub-data', args=[code])}?area={area}"
+        url = reverse("hub-data", args=[f.dataset.code])
     except NoReverseMatch:
         return ""
+    params = {"grant": f.grant.pk} if f.grant is not None else {}
+    return f"{url}?{urlencode({**params, 'area': f.area.code})}"
 
 
 @login_required
@@ -172,9 +176,7 @@ def profile(request: HttpRequest, code: str) -> HttpResponse:
     context["enterprises"] = [
         f for f in figures if f.dataset.profile_role == ProfileRole.ENTERPRISES
     ]
-    context["datasets"] = [
-        {"f": f, "link": _data_link(f.dataset.code, f.area.code)} for f in figures
-    ]
+    context["datasets"] = [{"f": f, "link": _data_link(f)} for f in figures]
     if access.can(request.user, "appeals.read", path=j.path):
         context["appeals"] = _appeals(request, j)
     if access.can(request.user, "risk.read", path=j.path):
