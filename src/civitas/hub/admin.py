@@ -32,8 +32,17 @@ class ReadOnly(NoWrites, admin.ModelAdmin):
 class FieldsInline(NoWrites, admin.TabularInline):
     model = Field
     extra = 0
-    fields = ("position", "name", "label_en", "label_zh", "type", "sensitivity", "key_role")
-    fields += ("required", "max_length")
+    fields = (
+        "position",
+        "name",
+        "label_en",
+        "label_zh",
+        "type",
+        "sensitivity",
+        "key_role",
+        "required",
+        "max_length",
+    )
 
 
 class SchemasInline(NoWrites, admin.TabularInline):
