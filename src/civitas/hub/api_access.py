@@ -18,7 +18,7 @@ from ninja import Status as Reply
 from ninja.pagination import LimitOffsetPagination, paginate
 
 from civitas.geo.models import Jurisdiction
-from civitas.hub import grants, query
+from civitas.hub import api_ingest, grants, query
 from civitas.hub.models import AccessChannel, AccessLog, Dataset, Grant
 from civitas.kit.errors import InvalidInput, NotFound
 from civitas.org import access
@@ -195,7 +195,6 @@ def _int(request: HttpRequest, name: str) -> int | None:
 # -- records ---------------------------------------------------------------------------------
 
 
-@router.get("/datasets/{code}/records", response={200: RecordsOut, **ERRORS})
 def records(request: HttpRequest, code: str) -> dict[str, Any]:
     """One page of the records your unit's grant gives: only the granted fields, only rows in
     the grant's area, values masked unless granted in clear. Parameters: ``grant`` (id; your
@@ -238,6 +237,14 @@ def records(request: HttpRequest, code: str) -> dict[str, Any]:
         "next_after": page.next_after,
         "total": page.total,
     }
+
+
+# One path, two methods: pushing records (api_ingest, POST) and reading them (here, GET).
+# Django resolves a path to the first router that declares it, so the read is declared on
+# the push's router, where both methods share one view.
+api_ingest.router.add_api_operation(
+    "datasets/{code}/records", ["GET"], records, response={200: RecordsOut, **ERRORS}
+)
 
 
 @router.get("/datasets/{code}/usage", response={200: UsageOut, **ERRORS})

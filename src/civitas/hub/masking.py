@@ -30,9 +30,19 @@ def mask(value: Any, *, sensitivity: str, key_role: str = "", clear: bool = Fals
 
 
 def partly_hidden(value: Any, *, key_role: str = "") -> Any:
-    """Sensitive values: phones keep their first three and last four digits (138****5678),
-    credit codes their first two and last four, dates their year, numbers become a range
-    mark, coordinates are rounded to about 1 km, text keeps its first character."""
+    """Sensitive values: phones keep their first three and last four digits (138****5678)
+    and always hide at least four, credit codes their first two and last four, dates their
+    year, numbers are withheld, coordinates are rounded to about 1 km, text keeps its first
+    character. A text result never contains the value it hides (else it is withheld)."""
+    shown = _partly_hidden(value, key_role=key_role)
+    if isinstance(shown, str):
+        text = str(value)
+        if shown == text or (len(text) > 2 and text in shown):
+            return WITHHELD
+    return shown
+
+
+def _partly_hidden(value: Any, *, key_role: str = "") -> Any:
     if isinstance(value, bool):
         return WITHHELD
     if key_role in (KeyRole.LATITUDE, KeyRole.LONGITUDE) and isinstance(value, int | float):
@@ -40,11 +50,16 @@ def partly_hidden(value: Any, *, key_role: str = "") -> Any:
     if isinstance(value, int | float):
         return WITHHELD
     text = str(value)
-    if key_role == KeyRole.PHONE:
-        digits = [c for c in text if c.isdigit()]
-        if len(digits) >= 7:
-            return "".join(digits[:3]) + HIDE * (len(digits) - 7) + "".join(digits[-4:])
-        return HIDE * len(digits)
+    digits = [c for c in text if c.isdigit()]
+    if key_role == KeyRole.PHONE and digits:
+        hidden = max(4, len(digits) - 7)
+        end = min(4, max(0, len(digits) - hidden))
+        start = max(0, len(digits) - hidden - end)
+        return (
+            "".join(digits[:start])
+            + HIDE * min(hidden, len(digits))
+            + "".join(digits[len(digits) - end :] if end else [])
+        )
     if key_role == KeyRole.CREDIT_CODE and len(text) == 18:
         return text[:2] + HIDE * 12 + text[-4:]
     if key_role == KeyRole.DATE or (len(text) >= 10 and text[4:5] == "-" and text[7:8] == "-"):
