@@ -324,7 +324,15 @@ class TestDemoCommand:
         assert Jurisdiction.objects.filter(code=CITY).exists()
         assert Unit.objects.filter(city=CITY).count() > 300
         assert User.objects.filter(username="operator").exists()
+        from civitas.hub.models import Dataset, Grant
+
+        assert "steward-market" in text and "hub: dc-traffic-accidents:" in text
+        assert Dataset.objects.filter(city=CITY, record_count__gt=0).count() == 4
+        grants = Grant.objects.count()
 
         again = io.StringIO()
         call_command("demo", "--no-serve", "--pack", str(tmp_path / "pack"), stdout=again)
         assert "importing: skipped" in again.getvalue()
+        assert "hub: skipped" in again.getvalue()
+        assert Dataset.objects.filter(city=CITY).count() == 4
+        assert Grant.objects.count() == grants == 8

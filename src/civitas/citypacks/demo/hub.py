@@ -37,7 +37,7 @@ from django.db import transaction
 from civitas.citypacks.demo.places import CITY, Place, build_places, lattice
 from civitas.geo.models import Jurisdiction
 from civitas.hub import catalogue, grants, ingest
-from civitas.hub.keys import complete_credit_code, complete_person_id
+from civitas.hub.keys import complete_credit_code, complete_person_id, normalise_person_id
 from civitas.hub.models import (
     Batch,
     BatchMode,
@@ -82,7 +82,7 @@ N_PEOPLE = 1400
 CLUSTER_ACCIDENTS = 8  # at one junction over the last three days
 
 # Regions of birth for made-up identity numbers (they must exist for the check to pass).
-BIRTH_REGIONS = ("330203", "330205", "330211", "350203", "370202", "440305", "330225")
+BIRTH_REGIONS = ("330203", "330205", "330211", "350203", "370202", "440305", "310104", "110105")
 # The credit codes' region: a code no real place uses, like the demo's 0999 phone numbers.
 CREDIT_REGION = "990101"
 CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -364,10 +364,16 @@ def point_in(spot: Spot, rng: random.Random, *, near: tuple[float, float] | None
 
 
 def person_id(rng: random.Random) -> str:
-    """A valid made-up identity number of an adult born 1960-2003."""
-    born = date(1960, 1, 1) + timedelta(days=rng.randrange(44 * 365))
-    region = rng.choice(BIRTH_REGIONS)
-    return complete_person_id(f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}")
+    """A valid made-up identity number of an adult born 1960-2003 (a region code is valid only
+    for births after the region was created: draw again until the number checks)."""
+    while True:
+        born = date(1960, 1, 1) + timedelta(days=rng.randrange(44 * 365))
+        region = rng.choice(BIRTH_REGIONS)
+        number = complete_person_id(f"{region}{born:%Y%m%d}{rng.randrange(1000):03d}")
+        try:
+            return normalise_person_id(number)
+        except ValueError:
+            continue
 
 
 def credit_code(rng: random.Random, *, individual: bool) -> str:

@@ -4,8 +4,10 @@
 One command from a fresh checkout to a running demo: migrate the database (SQLite under var/
 by default), build the Harbour City pack into var/demo-pack, import it, create one demo
 sign-in per role and an Open311 API key (printed; kept in var/demo-open311-key.txt),
-seed about 300 appeals of the last 60 days once (civitas.citypacks.demo.appeals),
-collect static files, and serve with gunicorn (see ``civitas serve``).
+load four departments' shared datasets into the hub with grants between them once
+(civitas.citypacks.demo.hub), seed about 300 appeals of the last 60 days once
+(civitas.citypacks.demo.appeals), collect static files, and serve with gunicorn (see
+``civitas serve``).
 
 The demo sign-ins have public passwords: never point this command at a real database.
 """
@@ -144,6 +146,7 @@ class Command(BaseCommand):
             "  These passwords are public: use them only on this demo, never on real data."
         )
         self._open311(options)
+        self._hub()
         self._seed_appeals(skip=options["no_appeals"])
 
         self._step(f"6/7 collecting static files into {settings.STATIC_ROOT}")
@@ -181,6 +184,15 @@ class Command(BaseCommand):
         base = f"http://{options['host']}:{options['port']}/open311/v2"
         for line in setup(actor=ACTOR, var_dir=Path(settings.CIVITAS_VAR), base_url=base):
             self.stdout.write(f"  {line}")
+
+    def _hub(self) -> None:
+        """Four departments' shared datasets loaded through the hub, and grants between them
+        (once)."""
+        from civitas.citypacks.demo import hub
+
+        done = hub.setup(progress=lambda message: self.stdout.write(f"  hub: {message}"))
+        if not any(done.values()):
+            self.stdout.write("  hub: skipped, the demo's shared datasets and grants are there")
 
     def _import(self, pack: Path, digest: str) -> None:
         from civitas.citypacks.importer import import_pack
