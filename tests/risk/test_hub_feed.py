@@ -142,6 +142,8 @@ def test_a_cluster_of_records_is_an_alert_of_the_dataset(city: dict[str, Any]) -
     assert page.status_code == 200
     text = page.content.decode()
     assert "Traffic accidents" in text and "hub:t-accidents" not in text
+    assert f"{alert.observed} records of the shared dataset “Traffic accidents”" in text
+    assert reverse("hub-dataset", args=["t-accidents"]) in text
     queue = client.get(reverse("risk-alerts"))
     assert "Traffic accidents" in queue.content.decode()
     zh = client.get(reverse("risk-alert", args=[alert.pk]), HTTP_ACCEPT_LANGUAGE="zh-hans")

@@ -120,14 +120,24 @@ class Alert(models.Model):
     def __str__(self) -> str:
         return f"{self.kind} {self.category} {self.detected_on}"
 
+    @property
+    def hub_dataset_code(self) -> str:
+        """The shared dataset whose records the alert is about ("" for appeals)."""
+        if self.category.startswith(HUB_CATEGORY_PREFIX):
+            return self.category[len(HUB_CATEGORY_PREFIX) :]
+        return ""
+
     def category_names(self) -> tuple[str, str]:
         """The category in English and Chinese when it has names apart from its matter: a
         shared dataset's title for the hub's categories, else the category as given."""
-        if self.category.startswith(HUB_CATEGORY_PREFIX):
+        if self.hub_dataset_code:
             from civitas.hub.models import Dataset
 
-            code = self.category[len(HUB_CATEGORY_PREFIX) :]
-            ds = Dataset.objects.filter(code=code).only("title_en", "title_zh").first()
+            ds = (
+                Dataset.objects.filter(code=self.hub_dataset_code)
+                .only("title_en", "title_zh")
+                .first()
+            )
             if ds is not None:
                 return ds.title_en, ds.title_zh
         return self.category, self.category
