@@ -92,6 +92,7 @@ def test_a_steward_defines_a_dataset_and_finds_it_in_chinese(
     # An identity number marked internal is refused, next to its row, saying why.
     error = page.locator("#row-3 .error").inner_text()
     assert "personal data" in error
+    page.screenshot(path=str(screenshots / "hub-schema-edit.png"), full_page=True)
     page.select_option("#f-3-sensitivity", "secret")
     page.click("#save-schema")
     page.wait_for_url(re.compile(r"/hub/datasets/t-food-licences/$"))

@@ -369,9 +369,9 @@ class TestSchemaEditor:
         r = c.post(url, schema_post(rows, 1))
         html = text(r)
         assert r.status_code == 200 and 'id="schema-errors"' in html
-        bad = re.search(r'<tr id="row-2" class="has-error">(.*?)</tr>', html, re.S)
+        bad = re.search(r'<tr id="row-2" class="row-error">(.*?)</tr>', html, re.S)
         assert bad is not None and "must start with a lowercase letter" in bad.group(1)
-        person = re.search(r'<tr id="row-3" class="has-error">(.*?)</tr>', html, re.S)
+        person = re.search(r'<tr id="row-3" class="row-error">(.*?)</tr>', html, re.S)
         assert person is not None and "personal data" in person.group(1)
         assert '<tr id="row-0">' in html  # the good row carries no error
         assert 'value="Bad Name"' in html  # what was typed stays
