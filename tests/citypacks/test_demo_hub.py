@@ -19,8 +19,9 @@ from shapely.geometry import Point, shape
 from civitas.citypacks.demo import CITY, build_pack, create_demo_users
 from civitas.citypacks.demo import hub as demo_hub
 from civitas.citypacks.demo.places import build_places, lattice
-from civitas.hub import keys, rights
+from civitas.hub import keys, query, rights
 from civitas.hub.models import (
+    AccessLog,
     Batch,
     BatchStatus,
     Dataset,
@@ -31,6 +32,7 @@ from civitas.hub.models import (
     Record,
 )
 from civitas.kit import clock
+from civitas.kit.errors import Forbidden
 from civitas.kit.models import AuditEntry
 from civitas.org.models import User
 
@@ -233,6 +235,7 @@ class TestLoaded:
     ) -> None:
         assert loaded["datasets"] == loaded["loaded"] == len(demo_hub.SPECS)
         assert loaded["grants"] == len(demo_hub.GRANTS)
+        assert loaded["reads"] == len(demo_hub.READS)
         for code, spec in demo_hub.SPECS.items():
             ds = Dataset.objects.get(code=code)
             assert ds.owner_unit.code == spec.owner
@@ -345,15 +348,21 @@ class TestLoaded:
         assert rights.is_decider(people["steward-market"], inspections)
         assert not rights.is_decider(people["steward-traffic"], inspections)
         assert inspections.grants.filter(status=GrantStatus.REQUESTED).count() == 1
-        assert rights.is_steward(
-            people["steward-traffic"], Dataset.objects.get(code=demo_hub.ACCIDENTS)
-        )
+        accidents = Dataset.objects.get(code=demo_hub.ACCIDENTS)
+        assert rights.is_steward(people["steward-traffic"], accidents)
+        # The owners see who used their data: the demo's reads are logged.
+        assert AccessLog.objects.count() == len(demo_hub.READS)
+        used = query.usage(people["steward-traffic"], accidents)
+        assert [(u.unit.code if u.unit else "", u.reads) for u in used.by_unit] == [
+            (demo_hub.STREET_UNIT, 1)
+        ]
+        assert used.log.get().case_ref == "WC-2026-017"
+        with pytest.raises(Forbidden):
+            query.usage(people["analyst-street"], accidents)
 
     def _the_street_reads_its_own_accidents_with_phones_masked(
         self, loaded: dict[str, int]
     ) -> None:
-        from civitas.hub import query
-
         analyst = User.objects.get(username="analyst-street")
         accidents = Dataset.objects.get(code=demo_hub.ACCIDENTS)
         with clock.frozen(NOW):
@@ -368,7 +377,7 @@ class TestLoaded:
         counts = (Dataset.objects.count(), Record.objects.count(), Grant.objects.count())
         with clock.frozen(NOW + timedelta(days=1)):
             again = demo_hub.setup(now=NOW + timedelta(days=1))
-        assert again == {"datasets": 0, "loaded": 0, "records": 0, "grants": 0}
+        assert not any(again.values()), again
         assert (Dataset.objects.count(), Record.objects.count(), Grant.objects.count()) == counts
         assert AuditEntry.objects.filter(action="demo.hub").count() == 1
 

@@ -36,7 +36,7 @@ from django.db import transaction
 
 from civitas.citypacks.demo.places import CITY, Place, build_places, lattice
 from civitas.geo.models import Jurisdiction
-from civitas.hub import catalogue, grants, ingest
+from civitas.hub import catalogue, grants, ingest, query
 from civitas.hub.keys import complete_credit_code, complete_person_id, normalise_person_id
 from civitas.hub.models import (
     Batch,
@@ -820,6 +820,14 @@ GRANTS: tuple[GrantPlan, ...] = (
         days=90,
     ),
 )
+# Reads through the approved grants, so that the owners' usage pages have something to show:
+# (sign-in, dataset, filters, purpose, the consumer's case reference).
+READS: tuple[tuple[str, str, dict[str, str], str, str], ...] = (
+    ("analyst-street", ACCIDENTS, {}, "Junctions with repeated accidents", "WC-2026-017"),
+    ("analyst-street", POPULATION, {}, "Grid staffing plan", ""),
+    ("analyst", INSPECTIONS, {"result": "立案处罚"}, "Restaurants with complaints", "12345-A-3321"),
+    ("steward-market", VIOLATIONS, {}, "Joint inspection list", "JC-2026-04"),
+)
 EXPIRED_AGO = 120  # days since the expired grant was approved (it ran for GrantPlan.days)
 DEMO_LOGINS = ("steward-market", "steward-traffic", "steward", "administrator", "analyst",
                "analyst-street", "leader")  # fmt: skip
@@ -963,7 +971,7 @@ def setup(*, now: datetime | None = None, progress: Progress | None = None) -> d
 
     now = (now or clock.now()).replace(second=0, microsecond=0)
     users = _people()
-    done = {"datasets": 0, "loaded": 0, "records": 0, "grants": 0}
+    done = {"datasets": 0, "loaded": 0, "records": 0, "grants": 0, "reads": 0}
     plan: Plan | None = None
     with tempfile.TemporaryDirectory(prefix="civitas-demo-hub-") as tmp:
         for code, spec in SPECS.items():
@@ -988,6 +996,18 @@ def setup(*, now: datetime | None = None, progress: Progress | None = None) -> d
                 f"grant {grant.dataset.code} → {grant.consumer_unit.code}: {grant.status}"
                 + (" (automatic)" if grant.automatic else "")
             )
+    if done["grants"]:
+        with clock.frozen(now):
+            for username, code, filters, purpose, case_ref in READS:
+                query.read(
+                    users[username],
+                    Dataset.objects.get(code=code),
+                    filters=filters,
+                    purpose=purpose,
+                    case_ref=case_ref,
+                    page_size=50,
+                )
+        done["reads"] = len(READS)
     if any(done.values()):
         with transaction.atomic():
             audit.record(
