@@ -223,3 +223,36 @@ def test_decimal_population_fields_sum(hub: dict[str, Any], centre_analyst: Any)
     assert f.records == 3 and f.population == pytest.approx(12.75)
     (c2,) = profile.area_profile(centre_analyst, city["T-D1-S1-C2"])
     assert (c2.records, c2.population) == (1, 0)
+
+
+def test_a_count_repeated_over_time_is_taken_once_per_place(
+    hub: dict[str, Any], centre_analyst: Any
+) -> None:
+    city = hub["city"]
+    ds = helpers.make_dataset(
+        code="t-monthly",
+        owner=hub["street"],
+        area=city["T-D1-S1"],
+        fields=[
+            ("grid", "string", "public", "grid_code", True),
+            ("residents", "integer", "public", "", True),
+            ("as_of", "date", "public", "date", True),
+        ],
+        profile_role="population",
+        profile_field="residents",
+    )
+    helpers.put_records(
+        ds,
+        [
+            {"grid": "T-D1-S1-C1", "residents": 100, "as_of": "2026-09-01"},
+            {"grid": "T-D2-S1-C1", "residents": 7, "as_of": "2026-09-01"},  # outside
+            {"grid": "T-D1-S1-C2", "residents": 300, "as_of": "2026-09-01"},
+        ],
+    )
+    helpers.put_records(ds, [{"grid": "T-D1-S1-C1", "residents": 120, "as_of": "2026-10-01"}])
+    grant(ds, city["centre"], ["grid", "residents"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    # C1's October count replaces its September one; C2 has only September's
+    assert (f.records, f.population, str(f.as_of)) == (3, 420, "2026-10-01")
+    (c2,) = profile.area_profile(centre_analyst, city["T-D1-S1-C2"])
+    assert (c2.population, str(c2.as_of)) == (300, "2026-09-01")

@@ -5,8 +5,10 @@ A dataset counts when the actor reads it as the owner (its stewards and deciders
 in clear) or through a grant in force of a unit it acts for whose area covers or overlaps the
 place. Only rows inside both the grant's area and the place are counted, so a grant for one
 community never tells a street office about the neighbouring one. Beside the number of
-records, a ``population`` dataset gives the sum of its profile field and an ``enterprises``
-dataset the number of distinct credit codes, each only when the grant includes that field:
+records, a ``population`` dataset gives the sum of its profile field (per place its latest
+count, when the rows are dated: a monthly count appended each month is not added up) and an
+``enterprises`` dataset the number of distinct credit codes, each only when the grant includes
+that field:
 a figure is derived from values, and a consumer may not learn from a figure what it may not
 read row by row.
 
@@ -19,11 +21,12 @@ view is not a use of a grant and is not logged.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from itertools import pairwise
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, FloatField, Q, Sum
+from django.db.models import Count, FloatField, Max, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
@@ -55,6 +58,7 @@ class DatasetFigures:
     area: Jurisdiction  # where the rows were counted: the place, or the grant's smaller area
     records: int
     population: int | float | None = None  # sum of the profile field (population datasets)
+    as_of: date | None = None  # the latest date of the rows summed, when they have dates
     enterprises: int | None = None  # distinct credit codes (enterprise datasets)
     # Why a population or enterprise figure is missing ("field_not_granted", "no_field").
     missing: str = ""
@@ -132,11 +136,26 @@ def readable_datasets(actor: Any, place: Jurisdiction) -> list[tuple[Dataset, Gr
     return sorted(out.values(), key=lambda t: (t[0].title.lower(), t[0].code))
 
 
+def _latest_counts(dataset: Dataset, rows: QuerySet[Record]) -> QuerySet[Record]:
+    """A count per place repeated over time (a monthly count appended each month) is taken
+    once: per place, only the rows of its latest date (rows without a date all count)."""
+    latest = (
+        Record.objects.filter(
+            dataset=dataset,
+            jurisdiction_path=OuterRef("jurisdiction_path"),
+            occurred_on__isnull=False,
+        )
+        .order_by("-occurred_on")
+        .values("occurred_on")[:1]
+    )
+    return rows.filter(Q(occurred_on__isnull=True) | Q(occurred_on=Subquery(latest)))
+
+
 def _figures(dataset: Dataset, grant: Grant | None, path: str) -> dict[str, Any]:
     rows = Record.objects.filter(in_area(path), dataset=dataset)
     granted = _granted(grant, dataset)
     wanted: dict[str, Any] = {"records": Count("pk")}
-    missing = ""
+    out: dict[str, Any] = {"population": None, "enterprises": None, "as_of": None, "missing": ""}
     if dataset.profile_role == ProfileRole.POPULATION:
         field = (
             dataset.schema.fields.filter(name=dataset.profile_field).first()
@@ -144,33 +163,30 @@ def _figures(dataset: Dataset, grant: Grant | None, path: str) -> dict[str, Any]
             else None
         )
         if field is None or field.type not in NUMERIC:
-            missing = "no_field"
+            out["missing"] = "no_field"
         elif field.name not in granted:
-            missing = "field_not_granted"
+            out["missing"] = "field_not_granted"
         else:
-            wanted["population"] = Sum(
-                Cast(KeyTextTransform(field.name, "data"), output_field=FloatField())
+            got = _latest_counts(dataset, rows).aggregate(
+                total=Sum(Cast(KeyTextTransform(field.name, "data"), output_field=FloatField())),
+                as_of=Max("occurred_on"),
             )
+            total = float(got["total"] or 0)
+            out["population"] = int(total) if total.is_integer() else total
+            out["as_of"] = got["as_of"]
     elif dataset.profile_role == ProfileRole.ENTERPRISES:
         credit = _credit_field(dataset)
         if credit is None:
-            missing = "no_field"
+            out["missing"] = "no_field"
         elif credit not in granted:
-            missing = "field_not_granted"
+            out["missing"] = "field_not_granted"
         else:
             wanted["enterprises"] = Count("credit_code", distinct=True, filter=~Q(credit_code=""))
     got = rows.aggregate(**wanted)
-    population = got.get("population")
-    if population is not None and float(population).is_integer():
-        population = int(population)
-    elif "population" in wanted and population is None:
-        population = 0
-    return {
-        "records": int(got["records"] or 0),
-        "population": population,
-        "enterprises": got.get("enterprises"),
-        "missing": missing,
-    }
+    out["records"] = int(got["records"] or 0)
+    if "enterprises" in wanted:
+        out["enterprises"] = int(got["enterprises"] or 0)
+    return out
 
 
 def _log_profile_read(
@@ -234,6 +250,7 @@ def area_profile(actor: Any, place: Jurisdiction, *, purpose: str = "") -> list[
             records=got["records"],
             population=got["population"],
             enterprises=got["enterprises"],
+            as_of=got["as_of"],
             missing=got["missing"],
             place_path=place.path,
         )
