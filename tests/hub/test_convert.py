@@ -115,6 +115,32 @@ class TestValues:
         with pytest.raises(ValueProblem):
             convert.to_person_key(key)
 
+    @pytest.mark.django_db
+    def test_fast_check_agrees_with_the_keys_module(self) -> None:
+        """The loader checks numbers itself (the region look-up remembered) and computes the
+        key with the hub's secret: exactly what keys.person_key gives, for good and bad."""
+        import random
+
+        from stdnum.cn import ric
+
+        rng = random.Random(5)
+        secret = keys._secret()
+        for _ in range(300):
+            region = rng.choice(["110105", "430121", "430102", "999999", "110101"])
+            born = f"{rng.randint(1900, 2030)}{rng.randint(0, 13):02d}{rng.randint(0, 32):02d}"
+            first = f"{region}{born}{rng.randint(0, 999):03d}"
+            last = rng.choice([ric.calc_check_digit(first + "0"), "X", str(rng.randint(0, 9))])
+            number = first + last
+            try:
+                expected = keys.person_key(number)
+            except ValueError:
+                expected = None
+            try:
+                got = convert.to_person_key(number, secret=secret)
+            except ValueProblem:
+                got = None
+            assert got == expected, number
+
     def test_credit_codes(self) -> None:
         good = helpers.credit_code(3)
         assert convert.to_credit_code(good.lower()) == good
