@@ -432,9 +432,14 @@ def run(
             stream = events
         else:
             if want not in streams:
-                streams[want] = city_events(
-                    city, until=until, with_unclassified=want[0], with_hub=want[1]
-                )
+                twin = streams.get((want[0], True))
+                if not want[1] and twin is not None:
+                    # The same appeals without the hub's records (negative ids): no second query.
+                    streams[want] = twin.take(twin.ids >= 0)
+                else:
+                    streams[want] = city_events(
+                        city, until=until, with_unclassified=want[0], with_hub=want[1]
+                    )
             stream = streams[want]
         d = stream.day_of(day)
         kind = getattr(det, "kind", "") or type(det).__name__
