@@ -144,6 +144,21 @@ class TestCreateDataset:
         assert problems(exc) == [(None, "profile_field", "not_used")]
         assert Dataset.objects.filter(code__in=["t-pop", "bad code!"]).count() == 0
 
+    def test_lengths_are_bounded(self, hub: dict[str, Any]) -> None:
+        with pytest.raises(InvalidInput) as exc:
+            create(
+                hub["steward"],
+                hub["market"],
+                title_en="x" * 201,
+                description_zh="长" * (catalogue.MAX_TEXT_LENGTH + 1),
+                keywords=["k" * 61],
+            )
+        assert set(problems(exc)) == {
+            (None, "title_en", "too_long"),
+            (None, "description_zh", "too_long"),
+            (None, "keywords", "too_long"),
+        }
+
     @pytest.mark.parametrize(
         "who", ["owner_leader", "owner_handler", "consumer", "outsider", "resident", "auditor"]
     )
@@ -260,6 +275,15 @@ class TestSaveSchema:
         assert "field 3 (plate)" in by_code["duplicate_name"]["message"]
         assert "personal data" in by_code["person_id_exposed"]["message"]
         assert SchemaVersion.objects.filter(dataset=ds).count() == 0
+
+    def test_too_many_fields_and_too_long_labels(self, hub: dict[str, Any]) -> None:
+        ds = create(hub["steward"], hub["market"])
+        many = [field(f"f{i}") for i in range(catalogue.MAX_FIELDS + 1)]
+        many[0]["label_zh"] = "长" * 121
+        with pytest.raises(InvalidInput) as exc:
+            save(hub["steward"], ds, many)
+        assert set(problems(exc)) == {(None, "fields", "too_many"), (0, "label_zh", "too_long")}
+        assert "(and" not in exc.value.message  # two problems: all in the message
 
     def test_an_empty_schema_is_refused(self, hub: dict[str, Any]) -> None:
         ds = create(hub["steward"], hub["market"])
