@@ -473,7 +473,7 @@ def _reject_file(b: Batch, exc: readers.FileProblem, actor: Any) -> None:
     )
 
 
-def _fail(b: Batch, exc: Exception, actor: Any) -> None:
+def _fail(b: Batch, exc: BaseException, actor: Any) -> None:
     said = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     message = _("Loading failed and nothing was loaded: %(problem)s") % {"problem": said}
     Batch.objects.filter(pk=b.pk).update(
