@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 
+from civitas.citypacks.demo.geometry import KM_PER_DEGREE_LAT
 from civitas.citypacks.demo.places import CITY, Place, build_places, lattice
 from civitas.geo.models import Jurisdiction
 from civitas.hub import catalogue, grants, ingest, query
@@ -313,7 +314,7 @@ def _stem(name_zh: str) -> str:
 
 def spots() -> list[Spot]:
     """Every grid of the demo city, in code order, from the same places the pack is built of."""
-    lat = lattice()
+    hexes = lattice()
     _, places = build_places()
     by_code: dict[str, Place] = {p.code: p for p in places}
     out = []
@@ -336,18 +337,21 @@ def spots() -> list[Spot]:
                 street_zh=street.name_zh,
                 district_zh=district.name_zh,
                 rural=p.rural,
-                centres=[lat.centre(c) for c in sorted(p.cells)],
+                centres=[hexes.centre(c) for c in sorted(p.cells)],
                 roads=roads,
             )
         )
     return sorted(out, key=lambda s: s.code)
 
 
-def to_lonlat(x_km: float, y_km: float) -> tuple[float, float]:
+def to_latlon(x_km: float, y_km: float) -> tuple[float, float]:
     """Kilometres on the demo lattice to (lat, lon), as ``HexLattice.lonlat`` converts."""
-    lat = lattice()
-    per_lon = 110.574 * math.cos(math.radians(lat.origin_lat))
-    return round(lat.origin_lat + y_km / 110.574, 6), round(lat.origin_lon + x_km / per_lon, 6)
+    hexes = lattice()
+    per_lon = KM_PER_DEGREE_LAT * math.cos(math.radians(hexes.origin_lat))
+    return (
+        round(hexes.origin_lat + y_km / KM_PER_DEGREE_LAT, 6),
+        round(hexes.origin_lon + x_km / per_lon, 6),
+    )
 
 
 def point_in(spot: Spot, rng: random.Random, *, near: tuple[float, float] | None = None,
@@ -357,7 +361,7 @@ def point_in(spot: Spot, rng: random.Random, *, near: tuple[float, float] | None
     x, y = near if near is not None else rng.choice(spot.centres)
     r = metres / 1000.0 * math.sqrt(rng.random())
     a = rng.uniform(0, 2 * math.pi)
-    return to_lonlat(x + r * math.cos(a), y + r * math.sin(a))
+    return to_latlon(x + r * math.cos(a), y + r * math.sin(a))
 
 
 # -- made-up identities -----------------------------------------------------------------------
@@ -602,7 +606,7 @@ class _Maker:
             range(len(rows)), key=lambda i: (rows[i]["occurred_on"], rows[i]["accident_no"])
         )
         where = {old: new for new, old in enumerate(order)}
-        return [rows[i] for i in order], sorted(where[i] for i in cluster), at, to_lonlat(*centre)
+        return [rows[i] for i in order], sorted(where[i] for i in cluster), at, to_latlon(*centre)
 
     def population(self) -> list[dict[str, Any]]:
         rng, rows = self.rng, []
@@ -823,10 +827,22 @@ GRANTS: tuple[GrantPlan, ...] = (
 # Reads through the approved grants, so that the owners' usage pages have something to show:
 # (sign-in, dataset, filters, purpose, the consumer's case reference).
 READS: tuple[tuple[str, str, dict[str, str], str, str], ...] = (
-    ("analyst-street", ACCIDENTS, {}, "Junctions with repeated accidents", "WC-2026-017"),
-    ("analyst-street", POPULATION, {}, "Grid staffing plan", ""),
-    ("analyst", INSPECTIONS, {"result": "立案处罚"}, "Restaurants with complaints", "12345-A-3321"),
-    ("steward-market", VIOLATIONS, {}, "Joint inspection list", "JC-2026-04"),
+    (
+        "analyst-street",
+        ACCIDENTS,
+        {},
+        "Junctions with repeated accidents. 事故多发路口排查。",
+        "WC-2026-017",
+    ),
+    ("analyst-street", POPULATION, {}, "Grid staffing plan. 网格力量配置。", ""),
+    (
+        "analyst",
+        INSPECTIONS,
+        {"result": "立案处罚"},
+        "Shops fined and appealed about. 被处罚且有群众诉求的商户。",
+        "12345-A-3321",
+    ),
+    ("steward-market", VIOLATIONS, {}, "Joint inspection list. 联合检查名单。", "JC-2026-04"),
 )
 EXPIRED_AGO = 120  # days since the expired grant was approved (it ran for GrantPlan.days)
 DEMO_LOGINS = ("steward-market", "steward-traffic", "steward", "administrator", "analyst",
