@@ -643,6 +643,7 @@ def data(request: HttpRequest, code: str) -> HttpResponse:
         j.code: j.name
         for j in Jurisdiction.objects.filter(code__in={r.get("area") for r in page.rows})
     }
+    cells = [_cells(page, r) for r in page.rows]
     keep = {
         "grant": choice.grant.pk if choice.grant else "",
         "area": params["area"] or "",
@@ -656,11 +657,15 @@ def data(request: HttpRequest, code: str) -> HttpResponse:
                 {
                     "id": r.get("id"),
                     "area": names.get(str(r.get("area") or ""), str(r.get("area") or "")),
-                    "cells": _cells(page, r),
+                    "cells": row_cells,
                 }
-                for r in page.rows
+                for r, row_cells in zip(page.rows, cells, strict=True)
             ],
-            "has_masked": bool(page.masked),
+            "legend": {
+                "masked": any(c.masked and not c.withheld for r in cells for c in r),
+                "withheld": any(c.withheld for r in cells for c in r),
+                "key": any(c.key for r in cells for c in r),
+            },
             "next_url": (
                 f"?{urlencode({**keep, 'after': page.next_after})}"
                 if page.next_after is not None
