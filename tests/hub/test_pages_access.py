@@ -15,7 +15,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 
-from civitas.hub import grants
+from civitas.hub import forms_access, grants
 from civitas.hub.models import AccessChannel, AccessLog, Grant, GrantStatus, Sharing
 from civitas.kit import audit, clock
 from tests.hub import helpers
@@ -165,6 +165,16 @@ class TestAsking:
         # a year ahead by default
         default = (clock.now() + timedelta(days=365)).date().isoformat()
         assert f'value="{default}"' in page
+
+    def test_a_large_area_is_offered_down_to_the_depth_that_fits(
+        self, hub: dict[str, Any], monkeypatch: Any
+    ) -> None:
+        url = "/hub/datasets/t-inspections/request/"
+        page = html(client_for(hub["consumer"]).get(url))
+        assert 'value="T-D2-S2-C2"' in page  # 15 places: all of them
+        monkeypatch.setattr(forms_access, "MAX_AREAS", 10)
+        page = html(client_for(hub["consumer"]).get(url))
+        assert 'value="T-D2-S2"' in page and 'value="T-D1-S1-C1"' not in page
 
     def test_a_request_is_sent_and_shown(self, hub: dict[str, Any]) -> None:
         c = client_for(hub["consumer"])

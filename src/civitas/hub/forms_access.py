@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction
@@ -30,13 +30,22 @@ def schema_fields(dataset: Dataset) -> list[Field]:
     return list(Field.objects.filter(schema_id=dataset.schema_id).order_by("position"))
 
 
-def areas_inside(path: str) -> QuerySet[Jurisdiction]:
-    """The places inside a subtree, the subtree's root first, with their levels."""
-    return (
-        Jurisdiction.objects.filter(path__startswith=path)
-        .select_related("level")
-        .order_by("path")[:MAX_AREAS]
+def areas_inside(path: str) -> list[Jurisdiction]:
+    """The places inside a subtree in tree order, with their levels. A subtree too large for
+    a select (a city's grids) is cut at the deepest depth that keeps it under MAX_AREAS, so
+    every district and street is there rather than the first grids in code order."""
+    inside = Jurisdiction.objects.filter(path__startswith=path)
+    by_depth = dict(
+        inside.order_by().values_list("depth").annotate(n=Count("pk")).values_list("depth", "n")
     )
+    deepest, total = None, 0
+    for depth in sorted(by_depth):
+        if total + by_depth[depth] > MAX_AREAS:
+            break
+        deepest, total = depth, total + by_depth[depth]
+    if deepest is None:
+        return []
+    return list(inside.filter(depth__lte=deepest).select_related("level").order_by("path"))
 
 
 def area_label(j: Jurisdiction) -> str:
