@@ -373,3 +373,17 @@ def test_unconditional_data_is_granted_at_once_to_a_government_unit(
         ("T-D1-S1-C2", 30),
     ]
     assert all(set(r) == {"id", "area", "grid", "residents"} for r in rows)
+
+
+def test_the_owner_reads_its_own_data_with_a_read_key_not_with_a_push_key(
+    hub: dict[str, Any],
+) -> None:
+    loaded(hub, 3)
+    push = key_client(hub["market"], ["hub:write"])
+    assert push.get(URL).status_code == 403
+    own = key_client(hub["market"], ["hub:read"]).get(URL)
+    assert own.status_code == 200, own.content
+    body = own.json()
+    assert body["grant"] is None and not any(f["masked"] for f in body["fields"])
+    assert {r["phone"] for r in body["rows"]} == {f"1380000{i:04d}" for i in range(3)}
+    assert AccessLog.objects.filter(channel=AccessChannel.OWNER, rows=3).count() == 1

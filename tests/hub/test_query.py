@@ -246,3 +246,27 @@ def test_page_size_and_cursor_are_checked(hub: dict[str, Any]) -> None:
     with pytest.raises(InvalidInput) as exc:
         query.read(hub["consumer"], hub["dataset"], after=10**9)
     assert exc.value.details == {"field": "after"}
+
+
+def test_a_page_costs_the_same_few_queries_whatever_its_size(hub: dict[str, Any]) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.hub.test_grants_support import key
+
+    loaded(hub, 60)
+    g = granted(hub, fields=["enterprise", "phone", "legal_rep_id", "result"])
+    api_key, _ = key(hub["street"], ["hub:read"])
+    counts = []
+    for size, after in ((2, None), (50, None), (50, "cursor")):
+        cursor = None
+        if after:
+            cursor = query.read(api_key, hub["dataset"], grant=g, page_size=3).next_after
+        with CaptureQueriesContext(connection) as ctx:
+            page = query.read(api_key, hub["dataset"], grant=g, page_size=size, after=cursor)
+        assert len(page.rows) == size
+        counts.append(len(ctx.captured_queries))
+        pages = [q["sql"] for q in ctx.captured_queries if "hub_record" in q["sql"]]
+        assert len(pages) == (2 if after else 1), pages  # the cursor's row, then the page
+    assert counts[0] == counts[1] and counts[2] == counts[1] + 1, counts
+    assert counts[1] <= 12, counts

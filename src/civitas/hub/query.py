@@ -117,6 +117,10 @@ def _actor_unit(actor: Any) -> Unit | None:
 
 
 def may_read_as_owner(actor: Any, dataset: Dataset) -> bool:
+    """The owner's stewards and deciders read their own data; a key of the owner unit reads
+    it only with the ``hub:read`` scope (``hub:write`` is for pushing records)."""
+    if isinstance(actor, ApiKey):
+        return actor.unit_id == dataset.owner_unit_id and bool(rights.acting_units(actor))
     return rights.is_steward(actor, dataset) or rights.is_decider(actor, dataset)
 
 
@@ -344,7 +348,8 @@ def read(
     force, a field not granted in ``filters``, an area outside the grant) and InvalidInput.
     Logs the read with the query and the number of rows, even when it returns none.
     ``count`` adds the number of matching rows (one more query; pages ask for it on the first
-    page only)."""
+    page only). Rows come in the order of the area index (area path, then id); ``after`` is
+    the ``next_after`` of the previous page."""
     filters = {str(k): str(v) for k, v in (filters or {}).items()}
     purpose, case_ref = (purpose or "").strip(), (case_ref or "").strip()
     query: dict[str, Any] = {
