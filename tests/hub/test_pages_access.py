@@ -15,7 +15,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.test import Client, RequestFactory
 
-from civitas.hub import forms_access, grants
+from civitas.hub import forms_access, grants, query, views_access
 from civitas.hub.models import AccessChannel, AccessLog, Grant, GrantStatus, Sharing
 from civitas.kit import audit, clock
 from tests.hub import helpers
@@ -549,6 +549,22 @@ class TestExport:
         log = AccessLog.objects.latest("pk")
         assert AccessLog.objects.count() == before + 1
         assert (log.channel, log.rows, log.case_ref) == (AccessChannel.EXPORT, 5, "FAIR-7")
+
+    def test_a_long_export_is_read_page_by_page_up_to_the_cap(
+        self, hub: dict[str, Any], monkeypatch: Any
+    ) -> None:
+        helpers.put_records(hub["dataset"], helpers.inspection_rows(130))
+        g = granted(hub)
+        monkeypatch.setattr(query, "MAX_PAGE", 50)
+        c = client_for(hub["consumer"])
+        url = "/hub/datasets/t-inspections/data/export/"
+        table = list(csv.reader(io.StringIO(c.post(url, {"grant": g.pk}).content.decode()[1:])))
+        assert len(table) == 131 and len({row[1] for row in table[1:]}) == 130
+        logs = AccessLog.objects.filter(channel=AccessChannel.EXPORT).order_by("pk")
+        assert [log.rows for log in logs] == [50, 50, 30]
+        monkeypatch.setattr(views_access, "EXPORT_ROWS", 70)
+        table = list(csv.reader(io.StringIO(c.post(url, {"grant": g.pk}).content.decode()[1:])))
+        assert len(table) == 71
 
     def test_no_export_without_a_grant(
         self, hub: dict[str, Any], rows: list[dict[str, Any]]
