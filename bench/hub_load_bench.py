@@ -207,7 +207,13 @@ def make_dataset() -> Any:
     return ds
 
 
-def bare_insert(batch_id: int) -> tuple[int, float]:
+def cpu_seconds() -> float:
+    """This process's CPU time: on a shared machine wall time also counts other work."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
+
+
+def bare_insert(batch_id: int) -> tuple[int, float, float]:
     """The hub's converted rows, read back, inserted bare into a plain table."""
     from django.db import connection, transaction
 
@@ -222,6 +228,7 @@ def bare_insert(batch_id: int) -> tuple[int, float]:
             exprs = cols
         cur.execute(f"SELECT {exprs} FROM hub_record WHERE batch_id = %s", [batch_id])  # noqa: S608
         rows = cur.fetchall()
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     with transaction.atomic(), connection.cursor() as cur:
         raw = cur.cursor
@@ -232,7 +239,7 @@ def bare_insert(batch_id: int) -> tuple[int, float]:
         else:
             marks = ", ".join("?" * len(_COLUMNS))
             raw.executemany(f"INSERT INTO bench_plain ({cols}) VALUES ({marks})", rows)  # noqa: S608
-    return len(rows), time.perf_counter() - started
+    return len(rows), time.perf_counter() - started, cpu_seconds() - cpu_started
 
 
 def child(args: argparse.Namespace) -> None:
@@ -255,6 +262,7 @@ def child(args: argparse.Namespace) -> None:
         generated_s = round(write_csv(path, args.rows), 1)
     size_mb = path.stat().st_size / 1024**2
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    cpu_started = cpu_seconds()
     started = time.perf_counter()
     batch = ingest.stage_file("bench", ds, path, filename=path.name)
     staged_s = time.perf_counter() - started
@@ -269,11 +277,12 @@ def child(args: argparse.Namespace) -> None:
     else:
         batch = ingest.run(batch)
     hub_s = time.perf_counter() - started
+    hub_cpu = cpu_seconds() - cpu_started
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if batch.status != "applied":
         sys.exit(f"the load was {batch.status}: {batch.message} {batch.report.get('problems')}")
     loaded = Record.objects.filter(batch=batch).count()
-    bare_rows, bare_s = bare_insert(batch.pk)
+    bare_rows, bare_s, bare_cpu = bare_insert(batch.pk)
     result = {
         "backend": connection.vendor,
         "rows": loaded,
@@ -286,6 +295,11 @@ def child(args: argparse.Namespace) -> None:
         "bare_s": round(bare_s, 1),
         "bare_rows_per_s": round(bare_rows / bare_s),
         "ratio_bare_to_hub": round((bare_rows / bare_s) / (loaded / hub_s), 1),
+        "hub_cpu_s": round(hub_cpu, 1),
+        "hub_rows_per_cpu_s": round(loaded / hub_cpu),
+        "bare_cpu_s": round(bare_cpu, 1),
+        "bare_rows_per_cpu_s": round(bare_rows / max(bare_cpu, 1e-9)),
+        "load_average": round(os.getloadavg()[0], 1),
         "peak_rss_mb": round(peak_mb),
         "rss_before_load_mb": round(rss_before / 1024),
         "areas": batch.report.get("areas"),
@@ -349,6 +363,12 @@ def main() -> None:
                 f"  bare {'COPY' if r['backend'] == 'postgresql' else 'executemany'} of the same "
                 f"converted rows into a plain table: {r['bare_s']} s = "
                 f"{r['bare_rows_per_s']:,} rows/s; ratio bare/hub = {r['ratio_bare_to_hub']}"
+            )
+            print(
+                f"  this process's CPU time: hub {r['hub_cpu_s']} s "
+                f"({r['hub_rows_per_cpu_s']:,} rows per CPU second), bare {r['bare_cpu_s']} s "
+                f"(the database server's own work is not in these); load average "
+                f"{r['load_average']}"
             )
             print(f"  areas: {r['areas']}")
             emit("hub_load", r)
