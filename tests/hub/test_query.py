@@ -270,3 +270,26 @@ def test_a_page_costs_the_same_few_queries_whatever_its_size(hub: dict[str, Any]
         assert len(pages) == (2 if after else 1), pages  # the cursor's row, then the page
     assert counts[0] == counts[1] and counts[2] == counts[1] + 1, counts
     assert counts[1] <= 12, counts
+
+
+def test_pages_of_a_whole_dataset_grant_include_records_without_an_area(
+    hub: dict[str, Any],
+) -> None:
+    """A grant without an area covers the whole dataset, records without a place included;
+    any record id is a valid cursor, even one outside the reader's area."""
+    rows = helpers.inspection_rows(5)
+    for r in rows[:2]:
+        r["lat"] = r["lon"] = None
+    helpers.put_records(hub["dataset"], rows)
+    loaded(hub, 9)
+    granted(hub, fields=["enterprise"])
+    everything = _all_pages(hub["consumer"], hub["dataset"], page_size=2, count=True)
+    assert len(everything) == 14 and len({r["id"] for r in everything}) == 14
+    assert [r["area"] for r in everything[:2]] == ["", ""]
+    d1 = granted(hub, fields=["enterprise"], area=hub["city"]["T-D1"])
+    d2_record = Record.objects.filter(jurisdiction_path__startswith="/T/T-D2/").order_by("pk")[0]
+    d1_rows = Record.objects.filter(jurisdiction_path__startswith="/T/T-D1/")
+    rows_after = query.read(hub["consumer"], hub["dataset"], grant=d1, after=d2_record.pk).rows
+    assert rows_after == []  # D2 sorts after D1: nothing of D1 follows it
+    first = query.read(hub["consumer"], hub["dataset"], grant=d1, after=everything[0]["id"])
+    assert {r["id"] for r in first.rows} == set(d1_rows.values_list("pk", flat=True))

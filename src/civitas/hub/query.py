@@ -84,6 +84,23 @@ def in_area(path: str) -> Q:
     return Q(jurisdiction_path__startswith=path)
 
 
+def from_cursor(qs: QuerySet[Record], path: str, start: str, after: int) -> QuerySet[Record]:
+    """``qs`` inside the area at ``path`` (or everywhere when empty), after the record
+    ``after`` whose area path is ``start``, in (area path, id) order. The index range begins
+    at the cursor, not at the start of the area: a deep page reads no more of the index than
+    the first one (SQLite does not start a range scan from a row value, so it is spelled
+    out there)."""
+    if path and _paths_compare_bytewise() and path.endswith("/"):
+        lower, upper = max(path, start), path[:-1] + "0"
+        qs = qs.filter(jurisdiction_path__gte=lower, jurisdiction_path__lt=upper)
+    else:
+        qs = qs.filter(in_area(path) if path else Q(), jurisdiction_path__gte=start)
+    if connection.vendor == "postgresql":
+        return qs.filter(TupleGreaterThan(Tuple(F("jurisdiction_path"), F("id")), (start, after)))
+    # With the path at least ``start``, this is (path, id) > (start, after).
+    return qs.filter(Q(jurisdiction_path__gt=start) | Q(id__gt=after))
+
+
 def _area_code(path: str) -> str:
     return path.rstrip("/").rsplit("/", 1)[-1] if path else ""
 
@@ -390,10 +407,7 @@ def read(
                     details={"field": "area"},
                 )
             path = place.path
-        condition = Q(dataset_id=dataset.pk)
-        if path:
-            condition &= in_area(path)
-        condition &= _filter_q(acc, filters)
+        condition = Q(dataset_id=dataset.pk) & _filter_q(acc, filters)
     except Forbidden as exc:
         _log(
             actor,
@@ -411,8 +425,9 @@ def read(
         raise
 
     qs = Record.objects.filter(condition)
-    total = qs.count() if count else None
-    page_qs = qs
+    scoped = qs.filter(in_area(path)) if path else qs
+    total = scoped.count() if count else None
+    page_qs = scoped
     if after is not None:
         start = (
             Record.objects.filter(pk=int(after), dataset_id=dataset.pk)
@@ -425,9 +440,7 @@ def read(
                 % {"id": after, "dataset": dataset.code},
                 details={"field": "after"},
             )
-        page_qs = qs.filter(
-            TupleGreaterThan(Tuple(F("jurisdiction_path"), F("id")), (start, int(after)))
-        )
+        page_qs = from_cursor(qs, path, start, int(after))
     got = list(
         page_qs.order_by("jurisdiction_path", "id").values_list("id", "jurisdiction_path", "data")[
             : int(page_size) + 1
