@@ -154,11 +154,18 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
     fields = list(b.schema.fields.all())
     rows = QuarantineRow.objects.filter(batch=b).order_by("row_number")
     page = Paginator(rows, QUARANTINE_PAGE).get_page(request.GET.get("page"))
+    labels = {f.name: f.label for f in fields}
     quarantine = [
         {
             "row": q,
             "cells": _cells(q, fields),
-            "row_errors": [e["message"] for e in q.errors if not e.get("field")],
+            # every problem in words by the row number too: a wide table scrolls sideways
+            "row_errors": [
+                f"{labels[e['field']]}: {e['message']}"
+                if e.get("field") in labels
+                else e["message"]
+                for e in q.errors
+            ],
         }
         for q in page
     ]
