@@ -411,7 +411,9 @@ def estimate_rows(path: Path, kind: str) -> int | None:
         size_last = path.stat().st_size
         ends_with_newline = size_last and _tail(path) == b"\n"
         return max(lines - (1 if ends_with_newline else 0), 0)
-    return max(lines, 1)
+    if lines <= 1:  # one JSON list on a single line: guess from the size
+        return max(path.stat().st_size // 150, 1)
+    return lines
 
 
 def _tail(path: Path) -> bytes:
