@@ -369,6 +369,7 @@ class TestSchemaEditor:
         r = c.post(url, schema_post(rows, 1))
         html = text(r)
         assert r.status_code == 200 and 'id="schema-errors"' in html
+        assert "2 problems are shown on their rows." in html
         bad = re.search(r'<tr id="row-2" class="row-error">(.*?)</tr>', html, re.S)
         assert bad is not None and "must start with a lowercase letter" in bad.group(1)
         person = re.search(r'<tr id="row-3" class="row-error">(.*?)</tr>', html, re.S)

@@ -11,6 +11,7 @@ from django import forms
 from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from civitas.geo.models import Jurisdiction
 from civitas.hub import catalogue, selectors
@@ -248,10 +249,21 @@ class SchemaTable:
         items = details.get("problems") or []
         if not items:
             self.top_errors.append(exc.message)
+        on_rows = 0
         for p in items:
             index = p.get("index")
             if index is not None and 0 <= index < len(self.sent):
                 message = p.get("detail") or p["message"]
                 self.sent[index].errors.setdefault(p["field"], []).append(message)
+                on_rows += 1
             else:
                 self.top_errors.append(p.get("message") or exc.message)
+        if on_rows:
+            self.top_errors.append(
+                ngettext(
+                    "%(n)d problem is shown on its row.",
+                    "%(n)d problems are shown on their rows.",
+                    on_rows,
+                )
+                % {"n": on_rows}
+            )
