@@ -16,7 +16,7 @@ For each database (a temporary SQLite file; a temporary PostgreSQL database on
 4. times ``hub.query.read()`` in the process for a page of 100 rows: the first page, deep
    keyset pages (cursors spread over the whole district), a narrower area (one street) and a
    filter on a granted field; every call is a real read (it writes its AccessLog row and its
-   audit entry);
+   audit entry); beside them, the page's query alone (no checks, masking or logging);
 5. starts ``civitas serve`` (gunicorn, production settings) and times the same pages through
    ``GET /api/hub/datasets/<code>/records`` with the key (one client, keep-alive);
 6. prints p50/p95/p99 for each, and one JSON line per database.
@@ -291,6 +291,28 @@ def child(args: argparse.Namespace) -> None:
         .values_list("id", "jurisdiction_path", "data")[:101]
         .explain()
     )
+
+    def bare(n: int, deep: bool) -> dict[str, Any]:
+        """The page's query alone, without checks, masking or logging, for comparison."""
+        samples = []
+        base = Record.objects.filter(dataset=ds)
+        for i in range(n):
+            cursor = cursors[i % len(cursors)]
+            t = time.perf_counter()
+            if deep:
+                at = Record.objects.filter(pk=cursor).values_list("jurisdiction_path", flat=True)
+                qs = query.from_cursor(base, district.path, at[0], cursor)
+            else:
+                qs = base.filter(query.in_area(district.path))
+            got = list(
+                qs.order_by("jurisdiction_path", "id").values_list(
+                    "id", "jurisdiction_path", "data"
+                )[:101]
+            )
+            samples.append(time.perf_counter() - t)
+            assert got
+        return percentiles(samples)
+
     first = query.read(api_key, ds, grant=g, page_size=100)
     assert len(first.rows) == 100 and first.masked == {"phone", "legal_rep_id"}
     assert all(set(r) == {"id", "area", *GRANTED} for r in first.rows)
@@ -303,6 +325,8 @@ def child(args: argparse.Namespace) -> None:
         "rows_in_district": matching,
         "setup_s": round(setup_s, 1),
         "load_s": round(load_s, 1),
+        "query_only_first_page": bare(args.repeat, deep=False),
+        "query_only_deep_pages": bare(args.repeat, deep=True),
         "read_first_page": timed(args.repeat, page_size=100),
         "read_deep_pages": timed(args.repeat, page_size=100, after="deep"),
         "read_one_street": timed(args.repeat, page_size=100, area=street.code),
@@ -412,6 +436,8 @@ def main() -> None:
                 f"{r['load_s']} s); load average {r['load_avg_1m']}"
             )
             for name in (
+                "query_only_first_page",
+                "query_only_deep_pages",
                 "read_first_page",
                 "read_deep_pages",
                 "read_one_street",
