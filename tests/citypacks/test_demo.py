@@ -334,5 +334,6 @@ class TestDemoCommand:
         call_command("demo", "--no-serve", "--pack", str(tmp_path / "pack"), stdout=again)
         assert "importing: skipped" in again.getvalue()
         assert "hub: skipped" in again.getvalue()
+        assert "hub: steward-market decides" in again.getvalue()
         assert Dataset.objects.filter(city=CITY).count() == 4
         assert Grant.objects.count() == grants == 8

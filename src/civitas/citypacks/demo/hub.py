@@ -844,6 +844,13 @@ READS: tuple[tuple[str, str, dict[str, str], str, str], ...] = (
     ),
     ("steward-market", VIOLATIONS, {}, "Joint inspection list. 联合检查名单。", "JC-2026-04"),
 )
+# Who to sign in as to see each side of the sharing (printed by ``civitas demo``).
+GUIDE = (
+    "analyst-street reads the street's accidents (drivers' phones masked) and its population",
+    "analyst (12345 centre) reads inspections without identity numbers or phones",
+    "steward-market decides the street's pending request for inspections",
+    "steward-traffic sees who read the accidents and the request it refused",
+)
 EXPIRED_AGO = 120  # days since the expired grant was approved (it ran for GrantPlan.days)
 DEMO_LOGINS = ("steward-market", "steward-traffic", "steward", "administrator", "analyst",
                "analyst-street", "leader")  # fmt: skip

@@ -193,6 +193,8 @@ class Command(BaseCommand):
         done = hub.setup(progress=lambda message: self.stdout.write(f"  hub: {message}"))
         if not any(done.values()):
             self.stdout.write("  hub: skipped, the demo's shared datasets and grants are there")
+        for line in hub.GUIDE:
+            self.stdout.write(f"  hub: {line}")
 
     def _import(self, pack: Path, digest: str) -> None:
         from civitas.citypacks.importer import import_pack
