@@ -387,3 +387,35 @@ def test_the_owner_reads_its_own_data_with_a_read_key_not_with_a_push_key(
     assert body["grant"] is None and not any(f["masked"] for f in body["fields"])
     assert {r["phone"] for r in body["rows"]} == {f"1380000{i:04d}" for i in range(3)}
     assert AccessLog.objects.filter(channel=AccessChannel.OWNER, rows=3).count() == 1
+
+
+def test_a_key_joins_two_datasets_on_the_pseudonymous_key(hub: dict[str, Any]) -> None:
+    """Two datasets name the same people by identity number; the consumer's key finds one
+    person's records in the other dataset by the key it was shown, and never the number."""
+    loaded(hub, 10)
+    licences = helpers.make_dataset(
+        code="t-licences",
+        owner=hub["market"],
+        area=hub["city"]["T"],
+        fields=[
+            ("holder_id", "string", "secret", "person_id", True),
+            ("licence", "string", "public", "", True),
+        ],
+    )
+    helpers.put_records(
+        licences,
+        [{"holder_id": helpers.person_id(n), "licence": f"L-{n}"} for n in (1, 2, 3, 2)],
+    )
+    granted(hub, fields=["enterprise", "legal_rep_id"])
+    granted(hub, dataset=licences, fields=["holder_id", "licence"])
+    api = key_client(hub["street"], ["hub:read"])
+    shops = api.get(URL).json()["rows"]
+    person = next(r["legal_rep_id"] for r in shops if r["enterprise"] == "Shop 2")
+    held = api.get("/api/hub/datasets/t-licences/records", {"holder_id": person}).json()
+    assert sorted(r["licence"] for r in held["rows"]) == ["L-2", "L-2"]
+    assert [f["masked"] for f in held["fields"]] == [True, False]  # a key stands for it
+    body = str(shops) + str(held)
+    assert keys.is_person_key(person)
+    assert not any(helpers.person_id(n) in body for n in range(1, 11))
+    clear = api.get("/api/hub/datasets/t-licences/records", {"holder_id": helpers.person_id(2)})
+    assert clear.status_code == 200 and clear.json()["rows"] == []
