@@ -1,6 +1,7 @@
 """A grant's life in a real browser (issue 7): a street office's analyst asks for a market
 bureau's inspections, the bureau's leader approves, the analyst reads the data (the phone
-numbers partly hidden), the leader revokes the grant, and the analyst is refused at once."""
+numbers partly hidden), the leader revokes the grant, the analyst is refused at once, and the
+leader finds both the read and the refused attempt in the usage log."""
 
 from __future__ import annotations
 
@@ -69,6 +70,7 @@ def test_ask_approve_read_revoke(
     assert page.locator("#tab-decide").get_attribute("aria-current") == "page"
     page.click(f'tr[data-grant="{g.pk}"] a')
     page.wait_for_url(re.compile(rf"/hub/grants/{g.pk}/$"))
+    page.screenshot(path=str(screenshots / "hub-grant-decide.png"), full_page=True)
     page.fill("#a-note", "for the fair week")
     page.click("#form-approve button[type=submit]")
     page.wait_for_url(re.compile(rf"/hub/grants/{g.pk}/$"))
@@ -113,6 +115,16 @@ def test_ask_approve_read_revoke(
     assert page.locator("#ask-link").is_visible()
     refused = AccessLog.objects.latest("pk")
     assert refused.query.get("refused") and refused.rows == 0
+    sign_out(page)
+
+    # The owner sees who used the data: the read, and the refused attempt after revoking.
+    sign_in(page, base, "mleader", "/hub/datasets/t-inspections/")
+    page.click("#usage-link")
+    page.wait_for_url(re.compile(r"/hub/datasets/t-inspections/usage/$"))
+    assert page.locator("table.usage tbody tr").count() == 2
+    assert page.locator("table.usage tr.refused-row").count() == 1
+    assert "Street 11 Office" in page.locator("#usage-totals").inner_text()
+    page.screenshot(path=str(screenshots / "hub-usage.png"), full_page=True)
     # Nothing else went wrong on the way (the 403 above is the one expected).
     problems = [p for p in page.problems.items if "403" not in p]
     assert problems == []
