@@ -591,7 +591,9 @@ class TestUsage:
         page = html(client_for(hub["owner_leader"]).get("/hub/datasets/t-inspections/usage/"))
         assert page.count(" data-log=") == 3
         assert "FAIR-7" in page and f'href="/hub/grants/{g.pk}/"' in page
-        assert 'class="refused-row"' in page and "refused" in page
+        assert 'class="refused-row"' in page and "no grant in force" in page
+        assert "no_grant" not in page and "page_size" not in page  # in words, not raw keys
+        assert "rows asked: 100" in page
         m = re.search(r'<tr data-unit="T-D1-S1-OFFICE">(.*?)</tr>', page, re.S)
         assert m and re.findall(r'<td class="num">(\d+)</td>', m[1]) == ["2", "16", "0"]
         assert 'data-unit="T-D2-HOUSING"' in page
@@ -606,6 +608,17 @@ class TestUsage:
             client_for(hub["steward"]).get(f"/hub/datasets/t-inspections/usage/?from={tomorrow}")
         )
         assert " data-log=" not in page
+
+    def test_a_refused_attempt_names_the_grant_it_tried(
+        self, hub: dict[str, Any], rows: list[dict[str, Any]]
+    ) -> None:
+        g = granted(hub)
+        with transaction.atomic():
+            grants.revoke(hub["owner_leader"], g, version=g.version, reason="fair over")
+        client_for(hub["consumer"]).get(data_url(hub, grant=g.pk))
+        page = html(client_for(hub["steward"]).get("/hub/datasets/t-inspections/usage/"))
+        assert 'class="refused-row"' in page and f'href="/hub/grants/{g.pk}/"' in page
+        assert "the grant gives no access now" in page
 
     def test_a_wrong_date_is_told_and_the_whole_log_shown(
         self, hub: dict[str, Any], rows: list[dict[str, Any]]

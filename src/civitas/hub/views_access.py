@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -749,18 +748,47 @@ def refused(log: AccessLog) -> bool:
     return isinstance(log.query, dict) and "refused" in log.query
 
 
+REFUSAL_WORDS = {
+    "no_grant": gettext_lazy("no grant in force"),
+    "grant_not_in_force": gettext_lazy("the grant gives no access now"),
+    "area_not_granted": gettext_lazy("an area outside the grant"),
+    "field_not_granted": gettext_lazy("a filter on a field not granted"),
+    "field_masked": gettext_lazy("a filter on a masked field"),
+    "dataset_withdrawn": gettext_lazy("the dataset is withdrawn"),
+}
+QUERY_WORDS = {
+    "area": gettext_lazy("area"),
+    "filters": gettext_lazy("filters"),
+    "after": gettext_lazy("after record"),
+    "page_size": gettext_lazy("rows asked"),
+}
+
+
 def _query_text(log: AccessLog) -> str:
-    """The query in short words: area, filters, cursor, and the refusal if any."""
+    """The query in words: area, filters, cursor, rows asked (no raw keys)."""
     q = log.query if isinstance(log.query, dict) else {}
     parts = []
-    for key in ("area", "filters", "after", "page_size", "refused"):
+    for key, word in QUERY_WORDS.items():
         value = q.get(key)
         if value in (None, "", {}):
             continue
         if isinstance(value, dict):
-            value = json.dumps(value, ensure_ascii=False, sort_keys=True)
-        parts.append(f"{key}={value}")
+            value = ", ".join(f"{k} = {v}" for k, v in sorted(value.items()))
+        parts.append(f"{word}: {value}")
     return " · ".join(parts)
+
+
+def _refusal_text(log: AccessLog) -> str:
+    code = log.query.get("refused") if isinstance(log.query, dict) else None
+    return str(REFUSAL_WORDS.get(str(code), code or "")) if code else ""
+
+
+def _asked_grant(log: AccessLog) -> int | None:
+    """The grant a read went through, or the one a refused attempt named."""
+    if log.grant_id:
+        return log.grant_id
+    raw = log.query.get("grant") if isinstance(log.query, dict) else None
+    return raw if isinstance(raw, int) else None
 
 
 @login_required
@@ -802,7 +830,13 @@ def usage(request: HttpRequest, code: str) -> HttpResponse:
             "ds": ds,
             "page": page,
             "items": [
-                {"log": log, "refused": refused(log), "query": _query_text(log)} for log in page
+                {
+                    "log": log,
+                    "refused": _refusal_text(log) if refused(log) else "",
+                    "query": _query_text(log),
+                    "grant": _asked_grant(log),
+                }
+                for log in page
             ],
             "totals": used.by_unit,
             "units": units,
