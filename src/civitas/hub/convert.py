@@ -23,14 +23,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from stdnum.cn import ric
-from stdnum.exceptions import ValidationError as StdnumError
 
 from civitas.hub import keys
 from civitas.hub.models import Dataset, FieldType, KeyRole
@@ -213,34 +210,6 @@ def to_phone(text: str) -> str:
     return raw
 
 
-@lru_cache(maxsize=65536)
-def _region_known(code: str, year: int) -> bool:
-    """Was ``code`` a county's code in ``year`` (python-stdnum's list)?"""
-    try:
-        ric.get_birth_place(f"{code}{year:04d}01010000")
-    except StdnumError:
-        return False
-    return True
-
-
-def _person_problem(compact: str) -> str:
-    """Why ``compact`` (18 characters) is no valid identity number, or "" when it is one.
-    The same rules in the same order as ``keys.normalise_person_id`` (python-stdnum), with
-    the slow look-up of the region remembered per region and year: a million rows would
-    spend minutes on it."""
-    if not (compact[:17].isdigit() and compact[:17].isascii()):
-        return "form"
-    if ric.calc_check_digit(compact) != compact[17]:
-        return "checksum"
-    try:
-        born = date(int(compact[6:10]), int(compact[10:12]), int(compact[12:14]))
-    except ValueError:
-        return "component"
-    if not _region_known(compact[:6], born.year):
-        return "component"
-    return ""
-
-
 def to_person_key(text: str, *, trusted: bool = False, secret: bytes | None = None) -> str:
     """The pseudonymous key of an identity number. The message never repeats the number."""
     if trusted and keys.is_person_key(text):
@@ -255,7 +224,7 @@ def to_person_key(text: str, *, trusted: bool = False, secret: bytes | None = No
             )
             % {"n": len(compact)},
         )
-    problem = _person_problem(compact)
+    problem = keys.person_id_problem(compact)
     if problem == "checksum":
         message = _(
             "the identity number's check character does not match (a typing error?); "
