@@ -278,11 +278,13 @@ CIVITAS_OPEN311_KEY_SERVICE = os.environ.get(
 # Data-sharing hub. Identity numbers become HMAC-SHA256 keys under CIVITAS_HUB_KEY (derived
 # from SECRET_KEY when unset: set it explicitly and keep it, or pseudonyms stop joining);
 # uploads above CIVITAS_HUB_INLINE_ROWS rows load in the background; one API push holds at
-# most CIVITAS_HUB_PUSH_MAX records; approved grants last at most CIVITAS_HUB_MAX_GRANT_DAYS.
+# most CIVITAS_HUB_PUSH_MAX records; approved grants last at most CIVITAS_HUB_MAX_GRANT_DAYS;
+# an uploaded or loaded file may hold at most CIVITAS_HUB_MAX_FILE_BYTES.
 CIVITAS_HUB_KEY = os.environ.get("CIVITAS_HUB_KEY", "")
 CIVITAS_HUB_INLINE_ROWS = int(os.environ.get("CIVITAS_HUB_INLINE_ROWS", "20000"))
 CIVITAS_HUB_PUSH_MAX = int(os.environ.get("CIVITAS_HUB_PUSH_MAX", "10000"))
 CIVITAS_HUB_MAX_GRANT_DAYS = int(os.environ.get("CIVITAS_HUB_MAX_GRANT_DAYS", "1095"))
+CIVITAS_HUB_MAX_FILE_BYTES = int(os.environ.get("CIVITAS_HUB_MAX_FILE_BYTES", str(2 * 1024**3)))
 # Records of datasets marked "feeds the risk detectors" join appeals in the scan detectors.
 CIVITAS_RISK_HUB_FEED = _config.truthy(os.environ.get("CIVITAS_RISK_HUB_FEED", "1"))
 # -- end of background work settings ----------------------------------------------------------
