@@ -192,7 +192,7 @@ def hub_pages(browser: Browser, base: str, out: Path, wanted: set[str] | None) -
             lambda p: shoot(p, out, "hub-dataset-zh", f"{base}/hub/datasets/{ACCIDENTS}/"),
         )
     if want("hub-data"):
-        # The grant's own page links the read with the grant chosen.
+        # The dataset page links the read through the street office's grant.
         def data(p: Page) -> None:
             link = first_link(p, f"{base}/hub/datasets/{ACCIDENTS}/", 'a[href*="/data/?grant="]')
             if link is None:
