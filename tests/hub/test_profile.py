@@ -36,11 +36,15 @@ def grant(
     area: Any = None,
     days: int = 30,
     status: str = GrantStatus.APPROVED,
+    clear: list[str] | None = None,
+    automatic: bool = False,
 ) -> Grant:
     return Grant.objects.create(
         dataset=dataset,
         consumer_unit=consumer,
         fields=fields,
+        clear_fields=clear or [],
+        automatic=automatic,
         area=area,
         area_path=area.path if area is not None else "",
         purpose="Planning community services",
@@ -256,3 +260,87 @@ def test_a_count_repeated_over_time_is_taken_once_per_place(
     assert (f.records, f.population, str(f.as_of)) == (3, 420, "2026-10-01")
     (c2,) = profile.area_profile(centre_analyst, city["T-D1-S1-C2"])
     assert (c2.population, str(c2.as_of)) == (300, "2026-09-01")
+
+
+def patients(hub: dict[str, Any], sensitivity: str) -> Dataset:
+    """Patients counted per community, a field of the given class (a population source)."""
+    ds = helpers.make_dataset(
+        code=f"t-patients-{sensitivity}",
+        owner=hub["street"],
+        area=hub["city"]["T-D1-S1"],
+        fields=[
+            ("grid", "string", "public", "grid_code", True),
+            ("patients", "integer", sensitivity, "", True),
+        ],
+        profile_role="population",
+        profile_field="patients",
+    )
+    helpers.put_records(
+        ds, [{"grid": "T-D1-S1-C1", "patients": 4321}, {"grid": "T-D1-S1-C2", "patients": 9}]
+    )
+    return ds
+
+
+@pytest.mark.parametrize("sensitivity", ["sensitive", "secret"])
+def test_no_sum_of_a_field_the_grant_gives_masked_or_withheld(
+    hub: dict[str, Any], centre_analyst: Any, sensitivity: str
+) -> None:
+    """The records API shows the field masked or withheld: a sum would tell what it hides."""
+    city = hub["city"]
+    ds = patients(hub, sensitivity)
+    g = grant(ds, city["centre"], ["grid", "patients"], area=city["T-D1-S1-C1"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.records, f.population, f.missing) == (1, None, "field_masked")
+    assert AccessLog.objects.get(grant=g).query["figures"] == ["records"]
+    # given in clear by the owner's decision: the figure is shown
+    g.clear_fields = ["patients"]
+    g.save(update_fields=["clear_fields"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.records, f.population, f.missing) == (1, 4321, "")
+    # the owner's decider reads everything in clear, without a grant
+    (own,) = profile.area_profile(hub["consumer_leader"], city["T-D1-S1"])
+    assert (own.grant, own.population, own.missing) == (None, 4330, "")
+
+
+def test_an_automatic_grant_never_gives_a_sensitive_figure(
+    hub: dict[str, Any], centre_analyst: Any
+) -> None:
+    """Nobody decided on an automatic grant: clear_fields naming a field that is (or became)
+    sensitive does not make the figure readable; public and internal fields count."""
+    city = hub["city"]
+    ds = patients(hub, "sensitive")
+    grant(ds, city["centre"], ["grid", "patients"], clear=["patients"], automatic=True)
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.records, f.population, f.missing) == (2, None, "field_masked")
+    ds.schema.fields.filter(name="patients").update(sensitivity="internal")
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.population, f.missing) == (4330, "")
+
+
+def test_a_grant_giving_the_figure_in_clear_is_preferred(
+    hub: dict[str, Any], centre_analyst: Any
+) -> None:
+    city = hub["city"]
+    ds = patients(hub, "secret")
+    grant(ds, city["centre"], ["grid", "patients"])  # the whole street, withheld
+    clear = grant(ds, city["centre"], ["patients"], clear=["patients"], area=city["T-D1-S1-C2"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert f.grant == clear and (f.records, f.population) == (1, 9)
+
+
+def test_no_count_of_enterprises_from_masked_credit_codes(
+    hub: dict[str, Any], centre_analyst: Any
+) -> None:
+    city = hub["city"]
+    ds = hub["dataset"]
+    ds.profile_role = ProfileRole.ENTERPRISES
+    ds.save(update_fields=["profile_role"])
+    ds.schema.fields.filter(name="credit_code").update(sensitivity="sensitive")
+    helpers.put_records(ds, helpers.inspection_rows(8))
+    g = grant(ds, city["centre"], ["credit_code", "result"], area=city["T-D1"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.records, f.enterprises, f.missing) == (3, None, "field_masked")
+    g.clear_fields = ["credit_code"]
+    g.save(update_fields=["clear_fields"])
+    (f,) = profile.area_profile(centre_analyst, city["T-D1-S1"])
+    assert (f.records, f.enterprises, f.missing) == (3, 3, "")

@@ -261,3 +261,31 @@ def test_the_data_link_opens_the_granted_rows_of_the_place(place: dict[str, Any]
     assert r.status_code == 200
     text = r.content.decode()
     assert "1200" in text.replace(",", "") and "834" in text and "5000" not in text
+
+
+def test_a_figure_the_grant_gives_withheld_is_not_shown(place: dict[str, Any]) -> None:
+    """Residents classed secret: the grant gives them withheld, so the page shows no sum (the
+    records API withholds each value) and says why; the owner's leader still sees it."""
+    place["dataset"].schema.fields.filter(name="residents").update(sensitivity="secret")
+    text = get(place["analyst"]).content.decode()
+    assert "2,034" not in text and "2034" not in text and 'data-figure="population"' not in text
+    assert "only masked or withheld" in text
+    assert 'data-figure="records">2<' in text  # the records are still counted
+    assert (
+        'data-figure="population">7,034<' in get(place["street_leader"], "T-D1-S1").content.decode()
+    )
+    g = place["grant"]
+    g.clear_fields = ["residents"]  # the owner decided to give it in clear
+    g.save(update_fields=["clear_fields"])
+    assert 'data-figure="population">2,034<' in get(place["analyst"]).content.decode()
+
+
+def test_dates_do_not_break_across_lines(place: dict[str, Any]) -> None:
+    text = get(place["analyst"]).content.decode()
+    until = (NOW + timedelta(days=90)).strftime("%Y-%m-%d")
+    assert f'until <span class="nowrap">{until}</span>' in text
+    deadline = (NOW + timedelta(days=10)).strftime("%Y-%m-%d")
+    assert f'<td class="nowrap">{deadline}</td>' in text
+    css = Client().get("/static/web/civitas.css")
+    body = b"".join(css.streaming_content) if css.streaming else css.content  # type: ignore[attr-defined]
+    assert css.status_code == 200 and b".nowrap { white-space: nowrap; }" in body

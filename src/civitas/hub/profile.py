@@ -7,10 +7,11 @@ place. Only rows inside both the grant's area and the place are counted, so a gr
 community never tells a street office about the neighbouring one. Beside the number of
 records, a ``population`` dataset gives the sum of its profile field (per place its latest
 count, when the rows are dated: a monthly count appended each month is not added up) and an
-``enterprises`` dataset the number of distinct credit codes, each only when the grant includes
-that field:
-a figure is derived from values, and a consumer may not learn from a figure what it may not
-read row by row.
+``enterprises`` dataset the number of distinct credit codes, each only when the grant gives
+that field in clear: public and internal fields, or a field the owner decided to give in clear
+(``clear_fields`` of a grant someone approved; an automatic grant never gives a sensitive or
+secret value in clear). A figure is derived from values, and a consumer may not learn from a
+sum what the records it reads show masked or withheld.
 
 Every figure read through a grant is a read of the data: it is logged like a page of records
 (an :class:`AccessLog` row on the ``profile`` channel with the number of records counted, and
@@ -36,11 +37,13 @@ from civitas.hub.models import (
     AccessChannel,
     AccessLog,
     Dataset,
+    Field,
     FieldType,
     Grant,
     KeyRole,
     ProfileRole,
     Record,
+    Sensitivity,
 )
 from civitas.hub.query import in_area
 from civitas.kit import audit
@@ -60,7 +63,8 @@ class DatasetFigures:
     population: int | float | None = None  # sum of the profile field (population datasets)
     as_of: date | None = None  # the latest date of the rows summed, when they have dates
     enterprises: int | None = None  # distinct credit codes (enterprise datasets)
-    # Why a population or enterprise figure is missing ("field_not_granted", "no_field").
+    # Why a population or enterprise figure is missing: "no_field", "field_not_granted",
+    # "field_masked" (granted, but masked or withheld: no figure is derived from it).
     missing: str = ""
     log: AccessLog | None = None
     place_path: str = ""
@@ -81,20 +85,39 @@ def _meet(*paths: str) -> str | None:
     return ordered[-1]
 
 
-def _granted(grant: Grant | None, dataset: Dataset) -> set[str]:
-    if grant is not None:
-        return set(grant.fields or [])
-    return set(dataset.schema.fields.values_list("name", flat=True)) if dataset.schema else set()
+CLEAR_CLASSES = frozenset({Sensitivity.PUBLIC, Sensitivity.INTERNAL})
 
 
-def _credit_field(dataset: Dataset) -> str | None:
+def _why_not_clear(grant: Grant | None, field: Field) -> str:
+    """Why ``grant`` does not let a figure be derived from ``field`` ("" when it does): the
+    field must be granted and its values shown as stored, because a sum or a count of masked
+    values would tell what the rows hide. The owner (no grant) reads everything in clear."""
+    if grant is None:
+        return ""
+    if field.name not in (grant.fields or []):
+        return "field_not_granted"
+    if field.sensitivity in CLEAR_CLASSES:
+        return ""
+    if not grant.automatic and field.name in (grant.clear_fields or []):
+        return ""
+    return "field_masked"
+
+
+def _credit_field(dataset: Dataset) -> Field | None:
     if dataset.schema is None:
         return None
-    return (
-        dataset.schema.fields.filter(key_role=KeyRole.CREDIT_CODE)
-        .values_list("name", flat=True)
-        .first()
-    )
+    return dataset.schema.fields.filter(key_role=KeyRole.CREDIT_CODE).order_by("position").first()
+
+
+def _figure_field(dataset: Dataset) -> Field | None:
+    """The field the dataset's profile figure is derived from (None: it has none)."""
+    if dataset.profile_role == ProfileRole.ENTERPRISES:
+        return _credit_field(dataset)
+    if dataset.profile_role != ProfileRole.POPULATION:
+        return None
+    if dataset.schema is None or not dataset.profile_field:
+        return None
+    return dataset.schema.fields.filter(name=dataset.profile_field).first()
 
 
 def _best_grants(actor: Any, place: Jurisdiction) -> dict[int, tuple[Grant, str]]:
@@ -109,10 +132,9 @@ def _best_grants(actor: Any, place: Jurisdiction) -> dict[int, tuple[Grant, str]
         inside = _meet(place.path, g.area_path or ds.jurisdiction_path, ds.jurisdiction_path)
         if inside is None:
             continue
-        needed = ds.profile_field if ds.profile_role == ProfileRole.POPULATION else None
-        if ds.profile_role == ProfileRole.ENTERPRISES:
-            needed = _credit_field(ds)
-        rank = (needed is not None and needed in (g.fields or []), -len(inside), g.expires_at)
+        needed = _figure_field(ds)
+        gives = needed is not None and not _why_not_clear(g, needed)
+        rank = (gives, -len(inside), g.expires_at)
         if ds.pk not in best or rank > best[ds.pk][0]:
             best[ds.pk] = (rank, g, inside)
     return {pk: (g, inside) for pk, (_rank, g, inside) in best.items()}
@@ -153,35 +175,27 @@ def _latest_counts(dataset: Dataset, rows: QuerySet[Record]) -> QuerySet[Record]
 
 def _figures(dataset: Dataset, grant: Grant | None, path: str) -> dict[str, Any]:
     rows = Record.objects.filter(in_area(path), dataset=dataset)
-    granted = _granted(grant, dataset)
     wanted: dict[str, Any] = {"records": Count("pk")}
     out: dict[str, Any] = {"population": None, "enterprises": None, "as_of": None, "missing": ""}
-    if dataset.profile_role == ProfileRole.POPULATION:
-        field = (
-            dataset.schema.fields.filter(name=dataset.profile_field).first()
-            if dataset.schema and dataset.profile_field
-            else None
+    field = _figure_field(dataset)
+    if dataset.profile_role == ProfileRole.NONE:
+        pass  # records only
+    elif field is None or (
+        dataset.profile_role == ProfileRole.POPULATION and field.type not in NUMERIC
+    ):
+        out["missing"] = "no_field"
+    elif why := _why_not_clear(grant, field):
+        out["missing"] = why
+    elif dataset.profile_role == ProfileRole.POPULATION:
+        got = _latest_counts(dataset, rows).aggregate(
+            total=Sum(Cast(KeyTextTransform(field.name, "data"), output_field=FloatField())),
+            as_of=Max("occurred_on"),
         )
-        if field is None or field.type not in NUMERIC:
-            out["missing"] = "no_field"
-        elif field.name not in granted:
-            out["missing"] = "field_not_granted"
-        else:
-            got = _latest_counts(dataset, rows).aggregate(
-                total=Sum(Cast(KeyTextTransform(field.name, "data"), output_field=FloatField())),
-                as_of=Max("occurred_on"),
-            )
-            total = float(got["total"] or 0)
-            out["population"] = int(total) if total.is_integer() else total
-            out["as_of"] = got["as_of"]
-    elif dataset.profile_role == ProfileRole.ENTERPRISES:
-        credit = _credit_field(dataset)
-        if credit is None:
-            out["missing"] = "no_field"
-        elif credit not in granted:
-            out["missing"] = "field_not_granted"
-        else:
-            wanted["enterprises"] = Count("credit_code", distinct=True, filter=~Q(credit_code=""))
+        total = float(got["total"] or 0)
+        out["population"] = int(total) if total.is_integer() else total
+        out["as_of"] = got["as_of"]
+    else:
+        wanted["enterprises"] = Count("credit_code", distinct=True, filter=~Q(credit_code=""))
     got = rows.aggregate(**wanted)
     out["records"] = int(got["records"] or 0)
     if "enterprises" in wanted:
