@@ -195,9 +195,12 @@ def test_requested_or_refused_grants_give_nothing(hub: dict[str, Any]) -> None:
 def test_owner_reads_everything_in_clear_and_every_read_is_logged(hub: dict[str, Any]) -> None:
     loaded(hub, 5)
     page = query.read(hub["steward"], hub["dataset"], case_ref="QA-7")
-    assert page.grant is None and page.masked == set() and len(page.rows) == 5
+    # Everything in clear but the identity keys: those would let an owner that loads guessed
+    # numbers read back the keys other units see.
+    assert page.grant is None and page.masked == {"legal_rep_id"} and len(page.rows) == 5
     assert [f.name for f in page.fields] == ALL_FIELDS
     assert {r["phone"] for r in page.rows} == {f"1380000{i:04d}" for i in range(5)}
+    assert {r["legal_rep_id"] for r in page.rows} == {WITHHELD}
     log = AccessLog.objects.get()
     assert log.channel == AccessChannel.OWNER and log.rows == 5 and log.case_ref == "QA-7"
     assert log.unit == hub["market"] and log.user == hub["steward"]
@@ -293,3 +296,44 @@ def test_pages_of_a_whole_dataset_grant_include_records_without_an_area(
     assert rows_after == []  # D2 sorts after D1: nothing of D1 follows it
     first = query.read(hub["consumer"], hub["dataset"], grant=d1, after=everything[0]["id"])
     assert {r["id"] for r in first.rows} == set(d1_rows.values_list("pk", flat=True))
+
+
+def test_an_identity_number_typed_as_a_filter_is_logged_as_its_key(hub: dict[str, Any]) -> None:
+    loaded(hub, 4)
+    granted(hub, fields=["enterprise", "legal_rep_id"])
+    number = helpers.person_id(1)
+    page = query.read(hub["consumer"], hub["dataset"], filters={"legal_rep_id": number})
+    assert page.rows == []  # a clear number is no way in
+    logged = AccessLog.objects.get().query["filters"]["legal_rep_id"]
+    assert number not in logged and keys.person_key(number) in logged
+    entry = AuditEntry.objects.get(seq=AccessLog.objects.get().audit_seq)
+    assert number not in str(entry.summary)
+
+
+def test_grants_follow_the_area_as_it_is_now(hub: dict[str, Any]) -> None:
+    """Records keep the path they were loaded with; a community moved out of the granted
+    street is outside the grant at once."""
+    from django.db import transaction
+
+    from civitas.geo import services as geo_services
+
+    loaded(hub, 12)
+    city = hub["city"]
+    granted(hub, fields=["enterprise"], area=city["T-D1-S1"])
+    assert {r["area"] for r in _all_pages(hub["consumer"], hub["dataset"])} == {
+        "T-D1-S1-C1",
+        "T-D1-S1-C2",
+    }
+    c1 = city["T-D1-S1-C1"]
+    with transaction.atomic():
+        geo_services.save_jurisdiction(
+            actor="test",
+            code=c1.code,
+            level=c1.level,
+            name_en=c1.name_en,
+            name_zh=c1.name_zh,
+            parent=city["T-D1-S2"],
+            boundary=c1.boundary,
+            existing=c1,
+        )
+    assert {r["area"] for r in _all_pages(hub["consumer"], hub["dataset"])} == {"T-D1-S1-C2"}

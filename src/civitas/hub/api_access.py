@@ -185,7 +185,10 @@ def _int(request: HttpRequest, name: str) -> int | None:
     if not raw:
         return None
     try:
-        return int(raw)
+        value = int(raw)
+        if not 0 < value < 2**63:
+            raise ValueError(raw)
+        return value
     except ValueError:
         raise InvalidInput(
             f"{name}: a whole number, not {raw!r}", details={"field": name}
@@ -357,6 +360,8 @@ def request_grant(request: HttpRequest, body: GrantIn) -> Reply[dict[str, Any]]:
 
     actor = request.auth  # type: ignore[attr-defined]
     ds = _dataset(body.dataset)
+    if not access.readable(actor, Dataset.objects.filter(pk=ds.pk)).exists():
+        raise NotFound(f"no dataset {body.dataset!r} in the hub", details={"dataset": body.dataset})
     if body.consumer:
         unit = Unit.objects.filter(code=body.consumer).first()
         if unit is None:

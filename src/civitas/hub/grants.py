@@ -10,6 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civitas.geo.models import Jurisdiction
@@ -18,7 +19,7 @@ from civitas.hub.models import Dataset, Grant, GrantStatus, Sensitivity, Sharing
 from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org import access
-from civitas.org.models import Membership, Role, Unit, UnitKind, User
+from civitas.org.models import ApiKey, Membership, Role, Unit, UnitKind, User
 
 # Units that may receive an unconditional dataset without a decision.
 GOVERNMENT_KINDS = frozenset(
@@ -135,6 +136,12 @@ def request_grant(
             code="not_shareable",
             details={"field": "dataset"},
         )
+    if consumer.city != dataset.city:
+        raise Forbidden(
+            _("%(dataset)s is shared within %(city)s only; %(unit)s belongs to another city")
+            % {"dataset": dataset.code, "city": dataset.city, "unit": consumer.code},
+            details={"field": "consumer"},
+        )
     if consumer.pk == dataset.owner_unit_id:
         raise InvalidInput(
             _("%(unit)s owns %(dataset)s: its people read it without a grant")
@@ -170,6 +177,8 @@ def request_grant(
             details={"field": "legal_basis"},
         )
     now = clock.now()
+    if expires_at is not None and timezone.is_naive(expires_at):
+        expires_at = timezone.make_aware(expires_at)  # read in the installation's time zone
     if expires_at is None or expires_at <= now:
         raise InvalidInput(
             _("expires_at: choose a date in the future"), details={"field": "expires_at"}
@@ -180,10 +189,7 @@ def request_grant(
             % {"days": max_days()},
             details={"field": "expires_at"},
         )
-    schema = {f.name: f for f in dataset.schema.fields.all()} if dataset.schema else {}
-    clear_protected = [
-        n for n in clear if schema[n].sensitivity in (Sensitivity.SENSITIVE, Sensitivity.SECRET)
-    ]
+    clear_protected = decided_clear(dataset, clear)
     automatic = (
         dataset.sharing == Sharing.UNCONDITIONAL
         and consumer.kind in GOVERNMENT_KINDS
@@ -194,7 +200,7 @@ def request_grant(
             dataset=dataset,
             consumer_unit=consumer,
             fields=names,
-            clear_fields=clear,
+            clear_fields=clear_protected if automatic else clear,
             area=area,
             area_path=area.path if area is not None else "",
             purpose=purpose,
@@ -229,6 +235,15 @@ def request_grant(
         else:
             _notify(grant, "request", to_owner=True)
     return grant
+
+
+def decided_clear(dataset: Dataset, names: list[str]) -> list[str]:
+    """The fields of ``names`` whose clear value is a decision: those sensitive or secret now.
+    A grant keeps only these when it is approved, so a field classed secret later is not
+    shown in clear on the strength of a decision nobody took."""
+    protected = (Sensitivity.SENSITIVE, Sensitivity.SECRET)
+    schema = {f.name: f for f in dataset.schema.fields.all()} if dataset.schema else {}
+    return [n for n in names if n in schema and schema[n].sensitivity in protected]
 
 
 def _lock(grant: Grant | int, version: int | None, move: str) -> Grant:
@@ -275,7 +290,9 @@ def _past(move: str) -> str:
 
 
 def _require_decider(actor: Any, grant: Grant) -> None:
-    if not rights.is_decider(actor, grant.dataset):
+    # Deciding who reads a department's data is a person's decision: a key (even the owner's
+    # push key) never decides.
+    if isinstance(actor, ApiKey) or not rights.is_decider(actor, grant.dataset):
         raise Forbidden(
             _(
                 "grants on %(dataset)s are decided by %(owner)s's data stewards, leaders or "
@@ -323,6 +340,9 @@ def _move(
         if move in ("approve", "refuse"):
             locked.decided_by, locked.decided_at = _label(actor), now
             changed += ["decided_by", "decided_at"]
+        if move == "approve":
+            locked.clear_fields = decided_clear(locked.dataset, list(locked.clear_fields))
+            changed.append("clear_fields")
         if reason or move in ("refuse", "revoke"):
             locked.reason = reason
             changed.append("reason")

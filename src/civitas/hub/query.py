@@ -22,8 +22,8 @@ from django.db.models.fields.tuple_lookups import Tuple, TupleGreaterThan
 from django.utils.translation import gettext as _
 
 from civitas.geo.models import Jurisdiction
-from civitas.hub import rights
-from civitas.hub.masking import mask
+from civitas.hub import keys, rights
+from civitas.hub.masking import WITHHELD, mask
 from civitas.hub.models import (
     AccessChannel,
     AccessLog,
@@ -187,7 +187,8 @@ def _resolve(actor: Any, dataset: Dataset, grant: Grant | int | None) -> Access:
         unit=found.consumer_unit,
         fields=[f for f in fields if f.name in granted],
         clear=set(found.clear_fields) & granted,
-        base_path=found.area_path or "",
+        # The area as it is now (a subtree moved since the grant keeps its grant).
+        base_path=found.area.path if found.area_id and found.area else "",
     )
 
 
@@ -241,6 +242,15 @@ def _shows_clear(f: Field, clear: set[str]) -> bool:
     )
 
 
+def _loggable(value: str) -> str:
+    """What the log keeps of a filter value: never an identity number typed in clear (the
+    audit chain cannot be cleaned), its pseudonymous key instead."""
+    try:
+        return f"[identity number {keys.person_key(value)}]"
+    except ValueError:
+        return value[:200]
+
+
 def _filter_q(acc: Access, filters: dict[str, str]) -> Q:
     by_name = {f.name: f for f in acc.fields}
     q = Q()
@@ -275,11 +285,21 @@ def _filter_q(acc: Access, filters: dict[str, str]) -> Q:
 # -- masking ----------------------------------------------------------------------------------
 
 
+def _withhold(value: Any) -> Any:
+    return None if value is None or value == "" else WITHHELD
+
+
 def _maskers(acc: Access) -> tuple[list[tuple[str, Callable[[Any], Any] | None]], set[str]]:
     """For each shown field: its name and the function that masks it (None: shown as is)."""
     out: list[tuple[str, Callable[[Any], Any] | None]] = []
     masked: set[str] = set()
     for f in acc.fields:
+        if acc.owner and f.key_role == KeyRole.PERSON_ID:
+            # The owner loaded the numbers; showing it their keys would let any steward load
+            # guessed numbers and read back the keys other units see through their grants.
+            masked.add(f.name)
+            out.append((f.name, _withhold))
+            continue
         if f.name in acc.clear or f.sensitivity in (Sensitivity.PUBLIC, Sensitivity.INTERNAL):
             out.append((f.name, None))
             continue
@@ -372,10 +392,17 @@ def read(
     query: dict[str, Any] = {
         "grant": grant.pk if isinstance(grant, Grant) else grant,
         "area": area or "",
-        "filters": filters,
+        "filters": {k: _loggable(v) for k, v in filters.items()},
         "after": after,
         "page_size": page_size,
     }
+    for name, value in (("after", after), ("grant", query["grant"])):
+        if value is not None and not 0 < int(value) < 2**63:
+            raise InvalidInput(
+                _("%(field)s: %(value)s is no record or grant number")
+                % {"field": name, "value": value},
+                details={"field": name},
+            )
     if not 1 <= int(page_size) <= MAX_PAGE:
         raise InvalidInput(
             _("page_size: choose between 1 and %(max)s rows") % {"max": MAX_PAGE},
@@ -425,6 +452,10 @@ def read(
         raise
 
     qs = Record.objects.filter(condition)
+    if path:
+        # Records keep the area path they were loaded with; a place moved out of the area
+        # since then is outside it now.
+        qs = qs.filter(jurisdiction__path__startswith=path)
     scoped = qs.filter(in_area(path)) if path else qs
     total = scoped.count() if count else None
     page_qs = scoped

@@ -39,7 +39,10 @@ def acting_units(actor: Any) -> set[int]:
     """The units whose grants ``actor`` may read through."""
     if isinstance(actor, ApiKey):
         usable = actor.unit_id and access.is_key_usable(actor) and "hub:read" in actor.scopes
-        return {actor.unit_id} if usable and actor.unit_id else set()
+        # A deactivated unit's machines lose its grants with its people.
+        if usable and actor.unit_id and Unit.objects.filter(pk=actor.unit_id, active=True).exists():
+            return {actor.unit_id}
+        return set()
     if getattr(actor, "is_superuser", False):
         return set(Unit.objects.values_list("pk", flat=True))
     return _member_units(actor, USER_ROLES)
@@ -62,10 +65,18 @@ def _owner_units(actor: Any, roles: frozenset[str]) -> set[int]:
         return set(Unit.objects.values_list("pk", flat=True))
     units = _member_units(actor, roles)
     # Administrators of a government office or centre look after every unit in their area.
-    scope = access.scope_of(actor)
-    if Role.ADMINISTRATOR in scope.roles and scope.paths:
+    # Each administrator membership counts alone: an administrator of a department who is
+    # also an analyst at the city centre is no administrator of the city.
+    if Role.ADMINISTRATOR in roles and getattr(actor, "pk", None) and actor.is_active:
+        areas = Membership.objects.filter(
+            user=actor,
+            active=True,
+            role=Role.ADMINISTRATOR,
+            unit__active=True,
+            unit__kind__in=access.AREA_UNIT_KINDS,
+        ).values_list("unit__jurisdiction__path", flat=True)
         q = Q(pk__in=[])
-        for p in scope.paths:
+        for p in areas:
             q |= Q(jurisdiction__path__startswith=p)
         units |= set(Unit.objects.filter(q).values_list("pk", flat=True))
     return units
