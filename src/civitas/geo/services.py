@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from shapely.geometry import shape
 from shapely.validation import explain_validity
 
+from civitas.geo import signals
 from civitas.geo.locate import index
 from civitas.geo.models import Jurisdiction, Level
 from civitas.kit import audit
@@ -122,6 +123,9 @@ def save_jurisdiction(
             d.path = j.path + d.path[len(old_path) :]
             d.depth = d.path.strip("/").count("/")
             d.save(update_fields=["path", "depth", "updated_at"])
+        signals.subtree_moved.send(
+            sender=Jurisdiction, jurisdiction=j, old_path=old_path, new_path=j.path
+        )
     after = _snapshot(j)
     if audit_it and before != after:
         action = "jurisdiction.create" if before is None else "jurisdiction.update"
