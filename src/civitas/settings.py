@@ -285,6 +285,10 @@ CIVITAS_HUB_INLINE_ROWS = int(os.environ.get("CIVITAS_HUB_INLINE_ROWS", "20000")
 CIVITAS_HUB_PUSH_MAX = int(os.environ.get("CIVITAS_HUB_PUSH_MAX", "10000"))
 CIVITAS_HUB_MAX_GRANT_DAYS = int(os.environ.get("CIVITAS_HUB_MAX_GRANT_DAYS", "1095"))
 CIVITAS_HUB_MAX_FILE_BYTES = int(os.environ.get("CIVITAS_HUB_MAX_FILE_BYTES", str(2 * 1024**3)))
+# Staged files of batches rejected or failed longer ago than this are deleted (batch discarded).
+CIVITAS_HUB_STAGED_DAYS = int(os.environ.get("CIVITAS_HUB_STAGED_DAYS", "30"))
+# A batch loading longer than this, its progress still for 10 minutes, is taken as abandoned.
+CIVITAS_HUB_LOAD_TIMEOUT_MINUTES = int(os.environ.get("CIVITAS_HUB_LOAD_TIMEOUT_MINUTES", "360"))
 # Records of datasets marked "feeds the risk detectors" join appeals in the scan detectors.
 CIVITAS_RISK_HUB_FEED = _config.truthy(os.environ.get("CIVITAS_RISK_HUB_FEED", "1"))
 # -- end of background work settings ----------------------------------------------------------

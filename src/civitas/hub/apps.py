@@ -16,3 +16,4 @@ class HubConfig(AppConfig):
         from civitas.kit import scheduler
 
         scheduler.register("hub.expire_grants", 3600, "civitas.hub.tasks.expire_grants")
+        scheduler.register("hub.sweep_staged", 86400, "civitas.hub.tasks.sweep_staged")

@@ -13,6 +13,12 @@ def expire_grants() -> dict[str, Any]:
     return {"expired": grants.expire_due()}
 
 
+def sweep_staged() -> dict[str, Any]:
+    from civitas.hub import ingest
+
+    return {"discarded": ingest.sweep_staged()}
+
+
 @task()
 def load_batch(batch_id: int) -> str:
     """Check and load a staged batch too large to load while the page waits (see
