@@ -245,7 +245,7 @@ class TestSaveSchema:
             field("lat", "string", key_role="latitude"),  # 4 no longitude, not decimal
             field("seen", "string", key_role="date"),  # 5 date role not a date
             field("owner_id", key_role="person_id", sensitivity="internal"),  # 6 exposed
-            field("owner2_id", key_role="person_id", sensitivity="secret"),  # 7 second role
+            field("lat2", "decimal", key_role="latitude"),  # 7 second latitude
             field("count", "integer", max_length=5),  # 8 length on a number
             field("note", max_length="many"),  # 9 not a number
             field("phone", "integer", key_role="phone"),  # 10 key not text

@@ -644,7 +644,9 @@ def _check_roles(fields: list[dict[str, Any]], add: Any) -> None:
             holders.setdefault(f["key_role"], []).append(i)
     for role, rows in holders.items():
         label = KeyRole(role).label
-        for i in rows[1:]:
+        # Several identity numbers may be kept (a resident's and a guardian's): each is
+        # pseudonymised; Record.person_key indexes the first. Other roles are one field each.
+        for i in rows[1:] if role != KeyRole.PERSON_ID else []:
             add(
                 i,
                 "key_role",

@@ -50,9 +50,25 @@ _PHONE_SEPARATORS = str.maketrans("", "", " -()（）.\u3000")
 _INTEGER_RE = re.compile(r"^[+-]?\d{1,3}(,\d{3})+$")
 
 
+_NUMBER_RE = re.compile(r"(?<![0-9A-Za-z])[0-9]{17}[0-9Xx](?![0-9A-Za-z])")
+
+
+def redact(text: str) -> str:
+    """``text`` with every identity number in it (18 characters with a valid check character:
+    one typed in the wrong column, say) replaced by "[identity number]", so that it reaches
+    no message, report or quarantined value in clear."""
+    if not isinstance(text, str) or len(text) < 18:
+        return text
+
+    def hide(m: re.Match[str]) -> str:
+        return _("[identity number]") if not keys.person_id_problem(m[0].upper()) else m[0]
+
+    return _NUMBER_RE.sub(hide, text)
+
+
 def _show(value: str) -> str:
-    """The value as quoted in a message: short, on one line."""
-    text = " ".join(str(value).split())
+    """The value as quoted in a message: short, on one line, identity numbers hidden."""
+    text = redact(" ".join(str(value).split()))
     return text if len(text) <= 40 else text[:37] + "…"
 
 
@@ -373,8 +389,12 @@ class Converter:
 
     def sanitise(self, values: dict[str, str], *, trusted: bool = False) -> dict[str, str]:
         """``values`` as the quarantine may keep them: identity numbers replaced by their key
-        when valid, left out (empty) when not; bookkeeping keys dropped."""
-        out = {k: v for k, v in values.items() if not k.startswith("__")}
+        when valid, left out (empty) when not; an identity number in any other field (typed
+        in the wrong column) hidden; bookkeeping keys dropped."""
+        person = set(self.person_fields)
+        out = {
+            k: v if k in person else redact(v) for k, v in values.items() if not k.startswith("__")
+        }
         for name in self.person_fields:
             text = (out.get(name) or "").strip()
             if not text:
@@ -396,6 +416,8 @@ class Converter:
         lon_name = self.roles.get(KeyRole.LONGITUDE)
         date_name = self.roles.get(KeyRole.DATE)
         credit_name = self.roles.get(KeyRole.CREDIT_CODE)
+        # Every person_id field becomes its key (in _value); the indexed Record.person_key
+        # column holds the key of the first one in the schema's order, the others are in data.
         person_name = self.person_fields[0] if self.person_fields else None
         for number, values in rows:
             is_trusted = bool(trusted and trusted(number))
@@ -622,7 +644,7 @@ class Converter:
 
 
 def _problem(field_name: str, code: str, message: str) -> Problem:
-    return {"field": field_name, "code": code, "message": str(message)}
+    return {"field": field_name, "code": code, "message": redact(str(message))}
 
 
 def _jsonable(value: Any) -> Any:

@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
+import os
 import tempfile
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +39,7 @@ from django.db.models import Max
 from django.utils.translation import gettext as _
 
 from civitas.hub import readers, rights
-from civitas.hub.convert import Bad, Converted, Converter
+from civitas.hub.convert import Bad, Converted, Converter, redact
 from civitas.hub.models import (
     Batch,
     BatchMode,
@@ -50,7 +51,7 @@ from civitas.hub.models import (
     Record,
 )
 from civitas.kit import audit, clock
-from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civitas.kit.errors import CivitasError, Conflict, Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,8 @@ QUARANTINE_MAX = 50_000  # bad rows kept for fixing; a file with more is better 
 RUNNABLE = frozenset({BatchStatus.PENDING, BatchStatus.REJECTED, BatchStatus.FAILED})
 DISCARDABLE = RUNNABLE
 PROGRESS_TTL = 6 * 3600
+SILENT_MINUTES = 10  # a loading batch whose progress has not moved for so long has no worker
+QUEUE_UNKNOWN_BYTES = 256 * 1024  # a file this large whose rows cannot be counted is queued
 
 _COLUMNS = (
     "dataset_id",
@@ -125,11 +128,27 @@ def staging_dir() -> Path:
     return Path(settings.CIVITAS_VAR) / "hub" / "staged"
 
 
-def _stage_copy(src: Path, suffix: str) -> Path:
+def ensure_staging_dir() -> Path:
+    """The staging folder, created (or narrowed) to its owner only: staged files hold
+    identity numbers in clear until their batch is applied or discarded."""
     folder = staging_dir()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / f"{uuid.uuid4().hex}{suffix}"
-    shutil.copyfile(src, target)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if folder.stat().st_mode & 0o077:
+        folder.chmod(0o700)
+    return folder
+
+
+def _stage_copy(src: Path, suffix: str) -> Path:
+    """A private copy (mode 0600, created so: never readable by others, not even briefly)."""
+    target = ensure_staging_dir() / f"{uuid.uuid4().hex}{suffix}"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as out, src.open("rb") as inp:
+            while part := inp.read(1024 * 1024):
+                out.write(part)
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
     return target
 
 
@@ -205,8 +224,36 @@ def progress_of(batch_id: int) -> dict[str, Any] | None:
     return found if isinstance(found, dict) else None
 
 
-def _say(batch_id: int, done: int, total: int | None, bad: int) -> None:
-    cache.set(progress_key(batch_id), {"done": done, "total": total, "bad": bad}, PROGRESS_TTL)
+def _run_stamp(batch: Batch) -> float | None:
+    return batch.started_at.timestamp() if batch.started_at else None
+
+
+def _say(batch: Batch, done: int, total: int | None, bad: int) -> None:
+    """Progress of the run that started at ``batch.started_at``, and when it was said."""
+    said = {"done": done, "total": total, "bad": bad, "at": time.time(), "run": _run_stamp(batch)}
+    batch_id = batch.pk
+    cache.set(progress_key(batch_id), said, PROGRESS_TTL)
+
+
+def load_timeout() -> timedelta:
+    return timedelta(minutes=int(getattr(settings, "CIVITAS_HUB_LOAD_TIMEOUT_MINUTES", 360)))
+
+
+def is_abandoned(batch: Batch, *, now: datetime | None = None) -> bool:
+    """A batch left "loading" by a worker that died (killed, out of memory, restarted): it
+    started longer ago than CIVITAS_HUB_LOAD_TIMEOUT_MINUTES and its progress has not moved
+    for SILENT_MINUTES. Such a batch may be run again or discarded; a live load keeps saying
+    how far it has got, so it is never taken over."""
+    if batch.status != BatchStatus.LOADING:
+        return False
+    moment = now or clock.now()
+    if batch.started_at is not None and batch.started_at > moment - load_timeout():
+        return False
+    said = progress_of(batch.pk) or {}
+    at = said.get("at")
+    if said.get("run") != _run_stamp(batch):
+        return True  # said about an earlier run, not this one
+    return not (isinstance(at, int | float) and time.time() - at < SILENT_MINUTES * 60)
 
 
 # -- running ------------------------------------------------------------------------------
@@ -228,6 +275,7 @@ class _Outcome:
         self.samples: dict[tuple[str, str], str] = {}
         self.first: list[dict[str, Any]] = []
         self.fixed = 0
+        self.fixed_bad: set[int] = set()  # corrected rows that are still bad in this run
         self.dropped: list[int] = []
         self.stats: Counter[str] = Counter()
 
@@ -271,7 +319,8 @@ def _claim(batch: Batch) -> Batch:
             b = Batch.objects.select_for_update().get(pk=batch.pk)
         except Batch.DoesNotExist:
             raise NotFound(_("No such batch."), code="no_batch") from None
-        if b.status not in RUNNABLE:
+        taken_over = is_abandoned(b)
+        if b.status not in RUNNABLE and not taken_over:
             raise Conflict(
                 _("Batch %(n)s is %(status)s: only a waiting, rejected or failed batch is run.")
                 % {"n": b.number, "status": b.get_status_display()},
@@ -282,6 +331,15 @@ def _claim(batch: Batch) -> Batch:
             raise Conflict(
                 _("The file of batch %(n)s is no longer kept: upload it again.") % {"n": b.number},
                 code="file_gone",
+            )
+        if taken_over:
+            audit.record(
+                actor="system",
+                action="hub.batch_take_over",
+                object_type="hub.batch",
+                object_id=b.pk,
+                after={"batch": b.number, "started_at": str(b.started_at)},
+                reason="loading abandoned: no progress within the load timeout",
             )
         b.status = BatchStatus.LOADING
         b.started_at = clock.now()
@@ -296,7 +354,7 @@ def run(batch: Batch, *, progress: Progress | None = None, actor: Any = None) ->
     with every bad row in the quarantine and nothing loaded."""
     b = _claim(batch)
     who = actor if actor is not None else (b.created_by or "system")
-    _say(b.pk, 0, b.rows_total or None, 0)
+    _say(b, 0, b.rows_total or None, 0)
     try:
         with transaction.atomic():
             outcome = _load(b, progress)
@@ -316,7 +374,7 @@ def run(batch: Batch, *, progress: Progress | None = None, actor: Any = None) ->
         if not isinstance(exc, Exception):
             raise
     b.refresh_from_db()
-    _say(b.pk, b.rows_total, b.rows_total, b.rows_bad)
+    _say(b, b.rows_total, b.rows_total, b.rows_bad)
     return b
 
 
@@ -371,6 +429,8 @@ def _load(b: Batch, progress: Progress | None) -> _Outcome:
         out.rows += len(rows)
         for bad in result.bad:
             out.add_bad(bad)
+            if bad.row_number in fixed:
+                out.fixed_bad.add(bad.row_number)
         if not out.bad_count and result.good:
             insert(result.good, b.dataset_id, b.pk)
             out.loaded += len(result.good)
@@ -378,7 +438,7 @@ def _load(b: Batch, progress: Progress | None) -> _Outcome:
         if progress is not None:
             progress(out.rows, total)
         if now - last_said > 0.5:
-            _say(b.pk, out.rows, total, out.bad_count)
+            _say(b, out.rows, total, out.bad_count)
             last_said = now
     out.stats = conv.stats
     if out.bad_count:
@@ -423,8 +483,15 @@ def _apply(b: Batch, out: _Outcome, actor: Any) -> None:
 
 
 def _reject(b: Batch, out: _Outcome, actor: Any) -> None:
+    """Replace the quarantine's open rows by this run's bad rows. Dropped rows stay dropped,
+    and a steward's correction that was good in this run is kept (the batch was rejected
+    because of other rows): only corrected rows that are still bad are replaced."""
     b = Batch.objects.select_for_update().get(pk=b.pk)
-    QuarantineRow.objects.filter(batch=b).exclude(status=QuarantineStatus.DROPPED).delete()
+    kept = QuarantineRow.objects.filter(batch=b)
+    kept.exclude(status__in=(QuarantineStatus.DROPPED, QuarantineStatus.FIXED)).delete()
+    still_bad = sorted(out.fixed_bad)
+    for at in range(0, len(still_bad), 500):
+        kept.filter(status=QuarantineStatus.FIXED, row_number__in=still_bad[at : at + 500]).delete()
     QuarantineRow.objects.bulk_create(
         [
             QuarantineRow(batch=b, row_number=bad.row_number, values=bad.values, errors=bad.errors)
@@ -457,11 +524,12 @@ def _reject(b: Batch, out: _Outcome, actor: Any) -> None:
 
 
 def _reject_file(b: Batch, exc: readers.FileProblem, actor: Any) -> None:
+    said = redact(exc.message)  # a header may be a row of data, identity numbers and all
     Batch.objects.filter(pk=b.pk).update(
         status=BatchStatus.REJECTED,
         rows_loaded=0,
-        report={"file": {"code": exc.code, "message": exc.message}},
-        message=exc.message,
+        report={"file": {"code": exc.code, "message": said}},
+        message=said,
         finished_at=clock.now(),
     )
     audit.record(
@@ -474,8 +542,29 @@ def _reject_file(b: Batch, exc: readers.FileProblem, actor: Any) -> None:
 
 
 def _fail(b: Batch, exc: BaseException, actor: Any) -> None:
-    said = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    message = _("Loading failed and nothing was loaded: %(problem)s") % {"problem": said}
+    """The batch FAILED with a message a steward can act on; the technical text (which may
+    quote data) goes to the log only (run() logs it with its traceback)."""
+    if isinstance(exc, CivitasError):
+        message = _(
+            "Loading stopped and nothing was loaded: %(problem)s Correct that, then run the "
+            "batch again."
+        ) % {"problem": redact(exc.message)}
+    elif not isinstance(exc, Exception):
+        message = _(
+            "Loading was interrupted (the server or the worker stopped) and nothing was "
+            "loaded. Run the batch again."
+        )
+    else:
+        message = _(
+            "Loading failed because of a problem in the hub itself, not in your file, and "
+            "nothing was loaded. Run the batch again later; if it fails again, tell the hub's "
+            "administrators: the details are in the server log (batch %(n)s of %(dataset)s, "
+            "%(time)s)."
+        ) % {
+            "n": b.number,
+            "dataset": b.dataset.code,
+            "time": clock.now().strftime("%Y-%m-%d %H:%M:%S"),
+        }
     Batch.objects.filter(pk=b.pk).update(
         status=BatchStatus.FAILED, rows_loaded=0, message=message[:2000], finished_at=clock.now()
     )
@@ -574,8 +663,7 @@ def push(
     _mode(mode)
     _fields(dataset)
     limit = int(getattr(settings, "CIVITAS_HUB_PUSH_MAX", 10_000))
-    folder = staging_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ensure_staging_dir()
     count = 0
     with tempfile.NamedTemporaryFile(
         "w", encoding="utf-8", dir=folder, suffix=".jsonl", delete=False
@@ -715,7 +803,7 @@ def discard(batch: Batch, *, actor: Any = "system") -> Batch:
     """Give up a batch that was not applied: its file and its quarantined rows are deleted."""
     b = Batch.objects.select_for_update().select_related("dataset").get(pk=batch.pk)
     require_steward(actor, b.dataset)
-    if b.status not in DISCARDABLE:
+    if b.status not in DISCARDABLE and not is_abandoned(b):
         raise Conflict(
             _("Batch %(n)s is %(status)s: only a waiting, rejected or failed batch is discarded.")
             % {"n": b.number, "status": b.get_status_display()},
@@ -733,8 +821,10 @@ def discard(batch: Batch, *, actor: Any = "system") -> Batch:
         object_id=b.pk,
         after={"dataset": b.dataset.code, "batch": b.number},
     )
+    # Deleted at once, not on commit: the file holds identity numbers in clear, and should
+    # the transaction roll back, a batch without its file only asks for the upload again.
     if staged:
-        transaction.on_commit(lambda: Path(staged).unlink(missing_ok=True))
+        Path(staged).unlink(missing_ok=True)
     return b
 
 
@@ -748,3 +838,52 @@ def enqueue(batch: Batch) -> None:
 
 def inline_limit() -> int:
     return int(getattr(settings, "CIVITAS_HUB_INLINE_ROWS", 20_000))
+
+
+def runs_inline(batch: Batch) -> bool:
+    """Whether a batch is small enough to load while the page waits. A file whose rows could
+    not be estimated (or were estimated as none) is queued unless it is tiny: a guess of
+    nought must not let a large file tie up a web worker."""
+    if batch.rows_total:
+        return batch.rows_total <= inline_limit()
+    try:
+        size = Path(batch.staged_path).stat().st_size if batch.staged_path else 0
+    except OSError:
+        size = 0
+    return size <= QUEUE_UNKNOWN_BYTES
+
+
+# -- sweeping -----------------------------------------------------------------------------
+
+
+def sweep_staged(*, now: datetime | None = None) -> int:
+    """Discard batches rejected or failed more than CIVITAS_HUB_STAGED_DAYS ago: their staged
+    files (identity numbers in clear) and quarantined rows are deleted, each audited."""
+    days = int(getattr(settings, "CIVITAS_HUB_STAGED_DAYS", 30))
+    before = (now or clock.now()) - timedelta(days=days)
+    stale = Batch.objects.filter(
+        status__in=(BatchStatus.REJECTED, BatchStatus.FAILED), finished_at__lt=before
+    ).values_list("pk", flat=True)
+    done = 0
+    for pk in list(stale):
+        staged = ""
+        with transaction.atomic():
+            b = Batch.objects.select_for_update().select_related("dataset").get(pk=pk)
+            if b.status not in (BatchStatus.REJECTED, BatchStatus.FAILED):
+                continue  # run again meanwhile
+            QuarantineRow.objects.filter(batch=b).delete()
+            staged, b.staged_path = b.staged_path, ""
+            b.status = BatchStatus.DISCARDED
+            b.save(update_fields=["status", "staged_path"])
+            audit.record(
+                actor="system",
+                action="hub.batch_discard",
+                object_type="hub.batch",
+                object_id=b.pk,
+                after={"dataset": b.dataset.code, "batch": b.number, "swept": True},
+                reason=f"rejected or failed more than {days} days ago",
+            )
+        if staged:
+            Path(staged).unlink(missing_ok=True)
+        done += 1
+    return done

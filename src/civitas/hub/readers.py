@@ -17,6 +17,7 @@ import codecs
 import csv
 import io
 import json
+import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -27,9 +28,17 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
+from civitas.hub.convert import redact
 from civitas.kit.errors import InvalidInput
 
 SNIFF_BYTES = 64 * 1024
+JSON_RECORD_MAX = 8 * 1024 * 1024  # characters one JSON record may take
+# A workbook is XML compressed: it may unpack to many times its size, but a "zip bomb" (a
+# shared-strings part of gigabytes squeezed into kilobytes) must be refused before openpyxl
+# unpacks it. Shared strings are read into memory whole; sheets are streamed.
+XLSX_RATIO = 100  # all parts together, times the file's size
+XLSX_STRINGS_RATIO = 20  # the shared strings alone, times the file's size
+XLSX_SLACK = 16 * 1024 * 1024  # small workbooks unpack to a few MB whatever their ratio
 DEFAULT_MAX_BYTES = 2 * 1024**3  # 2 GiB: a million wide rows fit many times over
 KINDS = ("csv", "xlsx", "json")
 
@@ -124,7 +133,7 @@ def match_header(header: Sequence[Any], fields: Sequence[Any]) -> list[str]:
             continue
         name = lookup.get(_norm(text), "")
         if not name:
-            unknown.append(text)
+            unknown.append(redact(text))  # a file without a header: its first row of data
         names.append(name)
     if not any(names) and not unknown:
         raise FileProblem(_("The first row must name the columns; it is empty."), code="no_header")
@@ -256,9 +265,42 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def check_xlsx_size(path: Path) -> None:
+    """Refuse a workbook whose parts declare they unpack to far more than a workbook of its
+    size plausibly holds (a decompression bomb), before anything is unpacked."""
+    size = path.stat().st_size
+    cap = 4 * max_bytes()
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise FileProblem(
+            _("The workbook cannot be opened: it is damaged or not an .xlsx file."),
+            code="bad_xlsx",
+        ) from None
+    total = sum(i.file_size for i in infos)
+    strings = sum(i.file_size for i in infos if i.filename.lower().endswith("sharedstrings.xml"))
+    if total > min(XLSX_RATIO * size + XLSX_SLACK, cap) or strings > min(
+        XLSX_STRINGS_RATIO * size + XLSX_SLACK, max_bytes() // 4
+    ):
+        raise FileProblem(
+            _(
+                "The workbook says it unpacks to %(unpacked)s MB, far more than a workbook of "
+                "%(size)s MB holds: it is refused as possibly harmful. Save the sheet as CSV "
+                "UTF-8 and upload that instead."
+            )
+            % {
+                "unpacked": f"{max(total, strings) / 1024**2:,.0f}",
+                "size": f"{size / 1024**2:,.1f}",
+            },
+            code="xlsx_too_large",
+        )
+
+
 def read_xlsx(path: Path, fields: Sequence[Any]) -> Iterator[Row]:
     from openpyxl import load_workbook
 
+    check_xlsx_size(path)
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
     except Exception:
@@ -287,6 +329,7 @@ def read_xlsx(path: Path, fields: Sequence[Any]) -> Iterator[Row]:
 def count_xlsx(path: Path) -> int | None:
     from openpyxl import load_workbook
 
+    check_xlsx_size(path)
     try:
         wb = load_workbook(path, read_only=True)
         try:
@@ -339,7 +382,16 @@ def _json_values(path: Path) -> Iterator[tuple[int, Any]]:
             try:
                 value, end = decoder.raw_decode(buf)
             except json.JSONDecodeError as exc:
-                if not eof:
+                if not eof and not _malformed(exc, buf):
+                    if len(buf) > JSON_RECORD_MAX:
+                        raise FileProblem(
+                            _(
+                                "Record %(n)s of the JSON text is longer than %(max)s MB or "
+                                "never ends: it cannot be read."
+                            )
+                            % {"n": index + 1, "max": JSON_RECORD_MAX // 1024**2},
+                            code="bad_json",
+                        ) from None
                     more = fh.read(max(SNIFF_BYTES, len(buf)))
                     eof = not more
                     buf += more
@@ -354,6 +406,13 @@ def _json_values(path: Path) -> Iterator[tuple[int, Any]]:
             index += 1
             yield index, value
             buf = buf[end:]
+
+
+def _malformed(exc: json.JSONDecodeError, buf: str) -> bool:
+    """Whether the text is wrong where the decoder stopped, rather than cut short by the
+    buffer's end (then more of the file is read): an error well before the end, other than
+    an unfinished string, stays an error however much more is read."""
+    return not exc.msg.startswith("Unterminated string") and exc.pos < len(buf) - 64
 
 
 def read_json(path: Path, fields: Sequence[Any]) -> Iterator[Row]:
@@ -403,13 +462,17 @@ def estimate_rows(path: Path, kind: str) -> int | None:
     """Roughly how many records: lines of text, or the sheet's size (None when unknown)."""
     if kind == "xlsx":
         return count_xlsx(path)
-    lines = 0
+    lines = returns = 0
     with path.open("rb") as fh:
         while chunk := fh.read(1024 * 1024):
             lines += chunk.count(b"\n")
+            returns += chunk.count(b"\r")
+    end = b"\n"
+    if not lines and returns:  # lines ended by CR alone (old Mac spreadsheets)
+        lines, end = returns, b"\r"
     if kind == "csv":
         size_last = path.stat().st_size
-        ends_with_newline = size_last and _tail(path) == b"\n"
+        ends_with_newline = size_last and _tail(path) == end
         return max(lines - (1 if ends_with_newline else 0), 0)
     if lines <= 1:  # one JSON list on a single line: guess from the size
         return max(path.stat().st_size // 150, 1)

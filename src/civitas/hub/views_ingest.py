@@ -59,8 +59,7 @@ def _steward_batch(request: HttpRequest, pk: int) -> Batch:
 
 
 def _save_upload(upload: Any) -> Path:
-    folder = ingest.staging_dir()
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = ingest.ensure_staging_dir()  # NamedTemporaryFile creates the file 0600
     suffix = Path(upload.name or "").suffix[:10]
     with tempfile.NamedTemporaryFile(dir=folder, suffix=".upload" + suffix, delete=False) as fh:
         for part in upload.chunks():
@@ -97,17 +96,20 @@ def upload(request: HttpRequest, code: str) -> HttpResponse:
         )
     finally:
         temp.unlink(missing_ok=True)
-    if batch.rows_total and batch.rows_total > ingest.inline_limit():
+    if not ingest.runs_inline(batch):
         with transaction.atomic():
             ingest.enqueue(batch)
-        messages.info(
-            request,
-            _(
+        if batch.rows_total:
+            said = _(
                 "About %(rows)s rows: the file is checked and loaded in the background. This "
                 "page shows how far it has got."
+            ) % {"rows": f"{batch.rows_total:,}"}
+        else:
+            said = _(
+                "The file is checked and loaded in the background. This page shows how far "
+                "it has got."
             )
-            % {"rows": f"{batch.rows_total:,}"},
-        )
+        messages.info(request, said)
         return redirect("hub-batch", batch.pk)
     try:
         batch = ingest.run(batch, actor=request.user)
@@ -169,6 +171,7 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
         }
         for q in page
     ]
+    abandoned = ingest.is_abandoned(b)
     counts = {
         status: rows.filter(status=status).count()
         for status in (QuarantineStatus.OPEN, QuarantineStatus.FIXED, QuarantineStatus.DROPPED)
@@ -186,10 +189,11 @@ def batch_page(request: HttpRequest, pk: int) -> HttpResponse:
             "page": page,
             "counts": counts,
             "progress": _progress(b),
-            "running": b.status in (BatchStatus.PENDING, BatchStatus.LOADING),
+            "running": b.status in (BatchStatus.PENDING, BatchStatus.LOADING) and not abandoned,
+            "abandoned": abandoned,
             "editable": b.status == BatchStatus.REJECTED,
-            "runnable": b.status in ingest.RUNNABLE and bool(b.staged_path),
-            "discardable": b.status in ingest.DISCARDABLE,
+            "runnable": (b.status in ingest.RUNNABLE or abandoned) and bool(b.staged_path),
+            "discardable": b.status in ingest.DISCARDABLE or abandoned,
             "problems": _problems(b, fields),
         },
     )
@@ -236,7 +240,7 @@ def batch_run(request: HttpRequest, pk: int) -> HttpResponse:
     """Run a waiting, rejected (after corrections) or failed batch again."""
     b = _steward_batch(request, pk)
     try:
-        if b.rows_total > ingest.inline_limit():
+        if not ingest.runs_inline(b):
             with transaction.atomic():
                 ingest.enqueue(b)
             messages.info(request, _("The batch is queued; this page shows how far it has got."))
