@@ -9,7 +9,7 @@ class AppealsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from civitas.appeals import access_rules
+        from civitas.appeals import access_rules, receivers  # noqa: F401 (receivers: geo moves)
 
         access_rules.register()
 

@@ -2,7 +2,7 @@
 
 Datasets, grants and records keep a copy of their jurisdiction's path, so that "rows inside
 this subtree" is a prefix filter without a join. When a subtree of jurisdictions is moved
-(``geo.signals.subtree_moved``: a community placed under another street, a code renamed),
+(``geo.signals.subtree_moved``: a community placed under another street, a code changed),
 these copies are rewritten in the same transaction as the move: otherwise a grant on the old
 parent would still cover the moved rows, and a grant on the new parent would miss them.
 """
@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import CharField, F, Model, Value
-from django.db.models.functions import Concat, Substr
+from django.db.models import Model
 from django.dispatch import receiver
 
-from civitas.geo.signals import subtree_moved
+from civitas.geo.signals import repath, subtree_moved
 from civitas.hub.models import Dataset, Grant, Record
 
 # The copied path columns, per model.
@@ -24,22 +23,6 @@ PATH_COLUMNS: tuple[tuple[type[Model], str], ...] = (
     (Grant, "area_path"),
     (Record, "jurisdiction_path"),
 )
-
-
-def repath(model: type[Model], column: str, old_path: str, new_path: str) -> int:
-    """One UPDATE: every ``column`` starting with ``old_path`` starts with ``new_path``
-    instead. Returns the number of rows changed."""
-    if not old_path or old_path == new_path:
-        return 0
-    return model._default_manager.filter(**{f"{column}__startswith": old_path}).update(
-        **{
-            column: Concat(
-                Value(new_path),
-                Substr(F(column), len(old_path) + 1),
-                output_field=CharField(),
-            )
-        }
-    )
 
 
 @receiver(subtree_moved, dispatch_uid="hub.repath")
