@@ -452,10 +452,6 @@ def read(
         raise
 
     qs = Record.objects.filter(condition)
-    if path:
-        # Records keep the area path they were loaded with; a place moved out of the area
-        # since then is outside it now.
-        qs = qs.filter(jurisdiction__path__startswith=path)
     scoped = qs.filter(in_area(path)) if path else qs
     total = scoped.count() if count else None
     page_qs = scoped
@@ -473,15 +469,28 @@ def read(
             )
         page_qs = from_cursor(qs, path, start, int(after))
     got = list(
-        page_qs.order_by("jurisdiction_path", "id").values_list("id", "jurisdiction_path", "data")[
-            : int(page_size) + 1
-        ]
+        page_qs.order_by("jurisdiction_path", "id").values_list(
+            "id", "jurisdiction_path", "data", "jurisdiction_id"
+        )[: int(page_size) + 1]
     )
     more = len(got) > page_size
     got = got[:page_size]
+    cursor = got[-1][0] if more and got else None
+    if path:
+        # Records keep the area path they were loaded with; a place moved out of the area
+        # since then is outside it now (one look at the page's few places, not a join).
+        places = {r[3] for r in got if r[3] is not None}
+        now_inside = {
+            pk
+            for pk, place_path in Jurisdiction.objects.filter(pk__in=places).values_list(
+                "pk", "path"
+            )
+            if place_path.startswith(path)
+        }
+        got = [r for r in got if r[3] in now_inside]
     maskers, masked = _maskers(acc)
     rows: list[dict[str, Any]] = []
-    for pk, rpath, data in got:
+    for pk, rpath, data, _place in got:
         row: dict[str, Any] = {"id": pk, "area": _area_code(rpath)}
         for name, fn in maskers:
             value = data.get(name)
@@ -505,7 +514,7 @@ def read(
         fields=acc.fields,
         rows=rows,
         total=total,
-        next_after=rows[-1]["id"] if more and rows else None,
+        next_after=cursor,
         log=log,
         masked=masked,
     )
