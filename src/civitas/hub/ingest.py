@@ -221,7 +221,9 @@ def progress_key(batch_id: int) -> str:
 def progress_of(batch_id: int) -> dict[str, Any] | None:
     """What the loader last said about a running batch: rows done, total, bad so far."""
     found = cache.get(progress_key(batch_id))
-    return found if isinstance(found, dict) else None
+    if not isinstance(found, dict):
+        return None
+    return {k: found.get(k) for k in ("done", "total", "bad")}
 
 
 def _run_stamp(batch: Batch) -> float | None:
@@ -249,7 +251,8 @@ def is_abandoned(batch: Batch, *, now: datetime | None = None) -> bool:
     moment = now or clock.now()
     if batch.started_at is not None and batch.started_at > moment - load_timeout():
         return False
-    said = progress_of(batch.pk) or {}
+    said = cache.get(progress_key(batch.pk))
+    said = said if isinstance(said, dict) else {}
     at = said.get("at")
     if said.get("run") != _run_stamp(batch):
         return True  # said about an earlier run, not this one
