@@ -383,7 +383,7 @@ def create_dataset(
 
 def _lock(dataset: Dataset, version: int | None) -> Dataset:
     locked = (
-        Dataset.objects.select_for_update(of=("self",))
+        Dataset.objects.select_for_update(of=("self",), no_key=True)
         .select_related("owner_unit", "jurisdiction", "schema")
         .get(pk=dataset.pk)
     )

@@ -249,7 +249,7 @@ def decided_clear(dataset: Dataset, names: list[str]) -> list[str]:
 def _lock(grant: Grant | int, version: int | None, move: str) -> Grant:
     pk = grant.pk if isinstance(grant, Grant) else grant
     locked = (
-        Grant.objects.select_for_update(of=("self",))
+        Grant.objects.select_for_update(of=("self",), no_key=True)
         .select_related("dataset", "dataset__owner_unit", "consumer_unit", "area")
         .filter(pk=pk)
         .first()
@@ -411,7 +411,7 @@ def expire_due() -> int:
     for pk in due:
         with transaction.atomic():
             locked = (
-                Grant.objects.select_for_update(of=("self",))
+                Grant.objects.select_for_update(of=("self",), no_key=True)
                 .select_related("dataset", "consumer_unit", "area")
                 .filter(pk=pk, status=GrantStatus.APPROVED, expires_at__lte=clock.now())
                 .first()

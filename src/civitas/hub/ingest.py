@@ -162,7 +162,7 @@ def _open_batch(
     staged: Path,
     rows: int | None,
 ) -> Batch:
-    locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    locked = Dataset.objects.select_for_update(no_key=True).get(pk=dataset.pk)
     top = Batch.objects.filter(dataset=locked).aggregate(top=Max("number"))["top"] or 0
     assert locked.schema_id is not None
     return Batch.objects.create(
@@ -450,7 +450,7 @@ def _load(b: Batch, progress: Progress | None) -> _Outcome:
 
 
 def _apply(b: Batch, out: _Outcome, actor: Any) -> None:
-    ds = Dataset.objects.select_for_update().get(pk=b.dataset_id)
+    ds = Dataset.objects.select_for_update(no_key=True).get(pk=b.dataset_id)
     replaced = 0
     if b.mode == BatchMode.REPLACE:
         replaced, _ = Record.objects.filter(dataset=ds).exclude(batch=b).delete()
