@@ -304,3 +304,34 @@ def test_a_community_moved_to_another_street_leaves_the_old_streets_grant(
     got = api.get(URL, {"page_size": 500}).json()["rows"]
     assert got, "the grant still covers C2"
     assert not [r for r in got if r["area"] == "T-D1-S1-C1"], "rows of a community now in S2"
+
+
+def test_the_quarantine_never_shows_the_key_of_a_number_the_steward_typed(
+    hub: dict[str, Any],
+) -> None:
+    """A rejected batch keeps valid identity numbers as keys; neither the batch page nor the
+    API shows those keys to the steward (the same oracle as the owner's view), and a fix that
+    leaves the field empty keeps the number."""
+    guess = helpers.person_id(1)
+    bad = {"credit_code": "not a code", "enterprise": "Shop", "inspected_on": "2026-10-01"}
+    b = ingest.push(hub["steward"], hub["dataset"], [{**bad, "legal_rep_id": guess, "result": "x"}])
+    assert b.status == BatchStatus.REJECTED
+    from civitas.hub import keys
+    from civitas.hub.models import QuarantineRow
+
+    row = QuarantineRow.objects.get(batch=b)
+    stored_key = keys.person_key(guess)
+    assert row.values["legal_rep_id"] == stored_key
+    page = person_client(hub["steward"]).get(f"/hub/batches/{b.pk}/").content.decode()
+    api = person_client(hub["steward"]).get(f"/api/hub/batches/{b.pk}/quarantine").content
+    assert stored_key not in page and guess not in page
+    assert stored_key.encode() not in api and guess.encode() not in api
+    client = Client()
+    client.force_login(hub["steward"])
+    answer = client.post(
+        f"/hub/quarantine/{row.pk}/fix/",
+        {**bad, "credit_code": helpers.credit_code(9), "legal_rep_id": "", "result": "x"},
+    )
+    assert answer.status_code in (200, 302)
+    row.refresh_from_db()
+    assert row.fixed_values is not None and row.fixed_values["legal_rep_id"] == stored_key

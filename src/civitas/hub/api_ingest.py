@@ -17,7 +17,7 @@ from ninja import Field as SchemaField
 from ninja import Router, Schema
 from ninja import Status as Reply
 
-from civitas.hub import ingest, rights
+from civitas.hub import ingest, keys, rights
 from civitas.hub.models import Batch, BatchMode, BatchStatus, Dataset, QuarantineRow
 from civitas.kit.errors import Forbidden, NotFound
 
@@ -178,10 +178,16 @@ def get_quarantine(
                 "id": q.pk,
                 "row": q.row_number,
                 "status": q.status,
-                "values": q.values,
-                "fixed_values": q.fixed_values,
+                "values": _without_keys(q.values),
+                "fixed_values": None if q.fixed_values is None else _without_keys(q.fixed_values),
                 "errors": q.errors,
             }
             for q in qs[offset : offset + limit]
         ],
     }
+
+
+def _without_keys(values: dict[str, Any]) -> dict[str, Any]:
+    """A kept identity number's key is not shown to the steward who typed the number (it could
+    be matched with the keys other units read)."""
+    return {k: ("[kept]" if keys.is_person_key(str(v)) else v) for k, v in values.items()}

@@ -23,7 +23,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from civitas.hub import ingest, rights
+from civitas.hub import ingest, keys, rights
 from civitas.hub.models import (
     Batch,
     BatchMode,
@@ -136,11 +136,14 @@ def _cells(row: QuarantineRow, fields: list[Any]) -> list[dict[str, Any]]:
     by_field: dict[str, list[str]] = {}
     for e in row.errors:
         by_field.setdefault(e.get("field", ""), []).append(e.get("message", ""))
+    # A valid identity number is kept as its key, and the key is not shown: a steward who
+    # could read back the keys of numbers it typed could match them with other units' data.
     return [
         {
             "field": f,
-            "value": values.get(f.name, ""),
-            "original": row.values.get(f.name, ""),
+            "value": _unless_key(values.get(f.name, "")),
+            "original": _unless_key(row.values.get(f.name, "")),
+            "kept": keys.is_person_key(str(values.get(f.name, ""))),
             "changed": row.fixed_values is not None
             and row.fixed_values.get(f.name, "") != row.values.get(f.name, ""),
             "errors": by_field.get(f.name, []),
@@ -148,6 +151,10 @@ def _cells(row: QuarantineRow, fields: list[Any]) -> list[dict[str, Any]]:
         }
         for f in fields
     ]
+
+
+def _unless_key(value: Any) -> Any:
+    return "" if keys.is_person_key(str(value)) else value
 
 
 @login_required
@@ -279,6 +286,10 @@ def _quarantine_action(request: HttpRequest, pk: int, action: str) -> HttpRespon
             if action == "fix":
                 names = {f.name for f in row.batch.schema.fields.all()}
                 values = {k: request.POST.get(k, "") for k in names if k in request.POST}
+                stored = row.fixed_values if row.fixed_values is not None else row.values
+                for k in [k for k, v in values.items() if not v.strip()]:
+                    if keys.is_person_key(str(stored.get(k, ""))):
+                        del values[k]  # left empty: the kept number stays
                 fixed = ingest.fix_row(request.user, pk, values)
                 if fixed.status == QuarantineStatus.FIXED:
                     messages.success(
