@@ -21,6 +21,7 @@ from civitas.geo.models import Jurisdiction
 from civitas.hub import api_ingest, grants, query
 from civitas.hub.models import AccessChannel, AccessLog, Dataset, Grant
 from civitas.kit.errors import InvalidInput, NotFound
+from civitas.kit.paging import Mapped
 from civitas.org import access
 from civitas.org.models import ApiKey, Unit
 
@@ -300,22 +301,6 @@ def dataset_usage(
 
 
 # -- grants ----------------------------------------------------------------------------------
-
-
-class Mapped:
-    """A queryset seen through a function, page by page (only the page's rows are turned)."""
-
-    def __init__(self, qs: Any, fn: Any) -> None:
-        self.qs, self.fn = qs, fn
-
-    def all(self) -> Any:
-        return self.qs
-
-    def __len__(self) -> int:
-        return int(self.qs.count())
-
-    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        return [self.fn(x) for x in self.qs[page]]
 
 
 def _require_browse(actor: Any) -> None:

@@ -5,11 +5,9 @@ by civitas.api; schema problems list every bad field by row and name."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router
 from ninja import Status as Reply
@@ -28,27 +26,11 @@ from civitas.hub.schemas import (
     SchemaVersionOut,
 )
 from civitas.kit.errors import Forbidden, InvalidInput
+from civitas.kit.paging import Mapped
 from civitas.org import access
 from civitas.org.models import Unit
 
 router = Router()
-
-
-class Mapped:
-    """A queryset seen through a function, page by page (only the page's rows are turned
-    into answers)."""
-
-    def __init__(self, qs: QuerySet[Any], fn: Callable[[Any], dict[str, Any]]) -> None:
-        self.qs, self.fn = qs, fn
-
-    def all(self) -> QuerySet[Any]:
-        return self.qs
-
-    def __len__(self) -> int:
-        return self.qs.count()
-
-    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        return [self.fn(x) for x in self.qs[page]]
 
 
 def _actor(request: HttpRequest) -> Any:

@@ -135,23 +135,7 @@ class DatasetForm(forms.Form):
 
     def service_fields(self) -> dict[str, Any]:
         d = self.cleaned_data
-        out = {
-            k: d[k]
-            for k in (
-                "title_en",
-                "title_zh",
-                "description_en",
-                "description_zh",
-                "keywords",
-                "domain",
-                "frequency",
-                "sharing",
-                "jurisdiction",
-                "profile_role",
-                "profile_field",
-                "feeds_risk",
-            )
-        }
+        out = {k: d[k] for k in catalogue.EDITABLE}
         if self.dataset is None:
             out["owner_unit"] = d["owner_unit"]
             out["code"] = d["code"]

@@ -5,11 +5,9 @@ through the services (``risk.manage``, people only). Errors are CivitasError, an
 ``{"error": {code, message, details}}`` by civitas.api.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja import Status as Reply
@@ -17,6 +15,7 @@ from ninja.pagination import LimitOffsetPagination, paginate
 
 from civitas.geo.models import Jurisdiction
 from civitas.kit.errors import Forbidden, InvalidInput, NotFound
+from civitas.kit.paging import Mapped
 from civitas.matters.models import Matter
 from civitas.org import access
 from civitas.org.models import Unit
@@ -154,23 +153,6 @@ class RiskActionIn(Schema):
     owner_unit: str = ""
     district: str = ""
     outcome: str = ""
-
-
-class Mapped:
-    """A queryset seen through a function, page by page: the paginator slices and counts the
-    query, and only the rows of the page are turned into answers."""
-
-    def __init__(self, qs: QuerySet[Any], fn: Callable[[Any], dict[str, Any]]) -> None:
-        self.qs, self.fn = qs, fn
-
-    def all(self) -> QuerySet[Any]:
-        return self.qs
-
-    def __len__(self) -> int:
-        return self.qs.count()
-
-    def __getitem__(self, page: slice) -> list[dict[str, Any]]:
-        return [self.fn(x) for x in self.qs[page]]
 
 
 def _actor(request: HttpRequest) -> Any:
