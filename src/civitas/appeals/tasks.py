@@ -26,7 +26,8 @@ from civitas.appeals.parties import parties_of
 from civitas.kit import clock, outbox
 from civitas.kit.errors import Conflict
 from civitas.kit.models import OutboxMessage
-from civitas.org.models import Role, Unit, User
+from civitas.org import services as org_services
+from civitas.org.models import Role, Unit
 
 log = logging.getLogger(__name__)
 SYSTEM = "system"
@@ -42,35 +43,6 @@ LIVE = ~Q(channel=Channel.REPLAY)
 
 
 # -- who is told -------------------------------------------------------------------------------
-
-
-def _people(unit: Unit | None, roles: Iterable[str]) -> list[User]:
-    if unit is None:
-        return []
-    return list(
-        User.objects.filter(
-            is_active=True,
-            memberships__unit=unit,
-            memberships__role__in=list(roles),
-            memberships__active=True,
-        )
-        .distinct()
-        .order_by("pk")
-    )
-
-
-def _addresses(people: Iterable[User], fallback: Unit | None = None) -> list[tuple[str, str]]:
-    """(channel, recipient) for each person: their e-mail, else their phone; the unit's duty
-    phone when nobody can be reached."""
-    out: list[tuple[str, str]] = []
-    for p in people:
-        if p.email:
-            out.append(("email", p.email))
-        elif p.phone:
-            out.append(("sms", p.phone))
-    if not out and fallback is not None and fallback.phone:
-        out.append(("sms", fallback.phone))
-    return list(dict.fromkeys(out))
 
 
 def supervising_centre(appeal: Appeal) -> Unit | None:
@@ -190,10 +162,12 @@ def escalate_one(case: Appeal, now: datetime) -> None:
         apply=lambda c: _mark_escalated(c, now),
         unit=centre,
     )
-    people = _people(centre, [Role.DISPATCHER]) + _people(lead, [Role.UNIT_LEADER])
+    people = org_services.people_in(centre, [Role.DISPATCHER]) + org_services.people_in(
+        lead, [Role.UNIT_LEADER]
+    )
     lead_name = f"{lead.name_zh} / {lead.name_en}" if lead else "未派发 / not dispatched"
     _send(
-        _addresses(people, fallback=centre),
+        org_services.notice_addresses(people, fallback=centre),
         subject=f"{case.ticket} overdue: supervision (督办) / 案件超期督办",
         body=(
             f"{case.ticket}: the resolution deadline {_local(case.resolve_due)} has passed.\n"
@@ -243,7 +217,9 @@ def warn_yellow(now: datetime) -> int:
         with transaction.atomic():
             warned += bool(
                 _send(
-                    _addresses(_people(unit, [Role.UNIT_HANDLER]), fallback=unit),
+                    org_services.notice_addresses(
+                        org_services.people_in(unit, [Role.UNIT_HANDLER]), fallback=unit
+                    ),
                     subject=f"{a.ticket} is due soon / 案件即将到期 (黄牌)",
                     body=(
                         f"{a.ticket}: resolve by {_local(a.resolve_due)} "
@@ -272,11 +248,11 @@ def chase_summonses(now: datetime) -> int:
         topic = f"summons-late:{s.pk}"
         if topic in done:
             continue
-        people = _people(s.by_unit, [Role.UNIT_HANDLER, Role.UNIT_LEADER])
+        people = org_services.people_in(s.by_unit, [Role.UNIT_HANDLER, Role.UNIT_LEADER])
         with transaction.atomic():
             told += bool(
                 _send(
-                    _addresses(people, fallback=s.by_unit),
+                    org_services.notice_addresses(people, fallback=s.by_unit),
                     subject=(
                         f"{s.appeal.ticket}: {s.unit.name_en} has not reported / "
                         f"{s.unit.name_zh}未按时报到"

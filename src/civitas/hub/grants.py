@@ -19,7 +19,8 @@ from civitas.hub.models import Dataset, Grant, GrantStatus, Sensitivity, Sharing
 from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org import access
-from civitas.org.models import ApiKey, Membership, Role, Unit, UnitKind, User
+from civitas.org import services as org_services
+from civitas.org.models import ApiKey, Role, Unit, UnitKind
 
 # Units that may receive an unconditional dataset without a decision.
 GOVERNMENT_KINDS = frozenset(
@@ -454,24 +455,6 @@ SUBJECTS = {
 }
 
 
-def _addresses(unit: Unit, roles: frozenset[str]) -> list[tuple[str, str]]:
-    """(channel, recipient) of the unit's people in ``roles``: e-mail, else phone; the unit's
-    duty phone when nobody can be reached."""
-    people = User.objects.filter(
-        pk__in=Membership.objects.filter(unit=unit, role__in=roles, active=True).values("user_id"),
-        is_active=True,
-    ).order_by("pk")
-    out: list[tuple[str, str]] = []
-    for p in people:
-        if p.email:
-            out.append(("email", p.email))
-        elif p.phone:
-            out.append(("sms", p.phone))
-    if not out and unit.phone:
-        out.append(("sms", unit.phone))
-    return list(dict.fromkeys(out))
-
-
 def _notify(grant: Grant, move: str, *, to_owner: bool) -> None:
     """In the caller's transaction: a rolled-back move sends nothing."""
     unit = grant.dataset.owner_unit if to_owner else grant.consumer_unit
@@ -488,7 +471,9 @@ def _notify(grant: Grant, move: str, *, to_owner: bool) -> None:
         f"{grant.reason}\n"
         f"/hub/grants/{grant.pk}/"
     )
-    for channel, recipient in _addresses(unit, roles):
+    for channel, recipient in org_services.notice_addresses(
+        org_services.people_in(unit, roles), fallback=unit
+    ):
         outbox.enqueue(
             channel=channel,
             recipient=recipient,

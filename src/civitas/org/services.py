@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -298,3 +299,36 @@ def authenticate_api_key(clear: str) -> ApiKey:
     if key.last_used_at is None or (now - key.last_used_at).total_seconds() > 60:
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
     return key
+
+
+# -- whom to tell ---------------------------------------------------------------------------
+
+
+def people_in(unit: Unit | None, roles: Iterable[str]) -> list[User]:
+    """The active people holding one of ``roles`` in ``unit`` (none without a unit)."""
+    if unit is None:
+        return []
+    return list(
+        User.objects.filter(
+            is_active=True,
+            memberships__unit=unit,
+            memberships__role__in=list(roles),
+            memberships__active=True,
+        )
+        .distinct()
+        .order_by("pk")
+    )
+
+
+def notice_addresses(people: Iterable[User], fallback: Unit | None = None) -> list[tuple[str, str]]:
+    """(channel, recipient) for each person: their e-mail, else their phone; the unit's duty
+    phone when nobody can be reached."""
+    out: list[tuple[str, str]] = []
+    for p in people:
+        if p.email:
+            out.append(("email", p.email))
+        elif p.phone:
+            out.append(("sms", p.phone))
+    if not out and fallback is not None and fallback.phone:
+        out.append(("sms", fallback.phone))
+    return list(dict.fromkeys(out))

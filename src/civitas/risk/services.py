@@ -24,7 +24,8 @@ from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.matters.models import Matter
 from civitas.org import access
-from civitas.org.models import Role, Unit, User
+from civitas.org import services as org_services
+from civitas.org.models import Role, Unit
 from civitas.risk.models import (
     LEVEL_RANK,
     Alert,
@@ -625,26 +626,6 @@ def promote(
 LEVEL_ZH = {Level.RED: "红色", Level.ORANGE: "橙色", Level.YELLOW: "黄色", Level.BLUE: "蓝色"}
 
 
-def _leaders_addresses(unit: Unit) -> list[tuple[str, str]]:
-    """(channel, recipient) of the unit's leaders: e-mail, else phone; the unit's duty phone
-    when no leader can be reached."""
-    leaders = User.objects.filter(
-        memberships__unit=unit,
-        memberships__role=Role.UNIT_LEADER,
-        memberships__active=True,
-        is_active=True,
-    ).distinct()
-    out: list[tuple[str, str]] = []
-    for p in leaders.order_by("pk"):
-        if p.email:
-            out.append(("email", p.email))
-        elif p.phone:
-            out.append(("sms", p.phone))
-    if not out and unit.phone:
-        out.append(("sms", unit.phone))
-    return list(dict.fromkeys(out))
-
-
 def _notify_escalation(risk: RiskItem, event: RiskEvent, from_level: str) -> None:
     """Tell the owner unit's leaders, in the same transaction (the outbox delivers later)."""
     to_level = Level(risk.level)
@@ -658,7 +639,9 @@ def _notify_escalation(risk: RiskItem, event: RiskEvent, from_level: str) -> Non
         f"{event.note}\n"
         f"/risk/risks/{risk.code}/"
     )
-    for channel, recipient in _leaders_addresses(risk.owner_unit):
+    for channel, recipient in org_services.notice_addresses(
+        org_services.people_in(risk.owner_unit, [Role.UNIT_LEADER]), fallback=risk.owner_unit
+    ):
         outbox.enqueue(
             channel=channel,
             recipient=recipient,
