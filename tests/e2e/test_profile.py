@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from civitas.hub.models import AccessLog, Domain, Frequency, Grant, GrantStatus, Sharing
+from civitas.hub.models import AccessLog, Grant, GrantStatus
 from civitas.kit import clock
 from civitas.org.models import Role
 from tests import factories
@@ -25,30 +25,7 @@ C1 = "T-D1-S1-C1"
 def test_an_analyst_opens_a_community_profile_from_the_city_page(
     live_server: Any, page: Any, city: dict[str, Any], screenshots: Path
 ) -> None:
-    ds = helpers.make_dataset(
-        code="t-population",
-        owner=city["T-D1-S1-office"],
-        area=city["T-D1-S1"],
-        domain=Domain.COMMUNITY,
-        frequency=Frequency.MONTHLY,
-        sharing=Sharing.UNCONDITIONAL,
-        fields=[
-            ("grid", "string", "public", "grid_code", True),
-            ("residents", "integer", "public", "", True),
-        ],
-        profile_role="population",
-        profile_field="residents",
-    )
-    ds.title_en, ds.title_zh = "Residents by grid", "网格人口"
-    ds.save(update_fields=["title_en", "title_zh"])
-    helpers.put_records(
-        ds,
-        [
-            {"grid": C1, "residents": 1200},
-            {"grid": C1, "residents": 834},
-            {"grid": "T-D1-S1-C2", "residents": 5000},
-        ],
-    )
+    ds = helpers.residents_by_grid(city)
     Grant.objects.create(
         dataset=ds,
         consumer_unit=city["centre"],

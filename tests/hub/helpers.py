@@ -179,3 +179,33 @@ def inspection_rows(n: int = 8) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+def residents_by_grid(city: dict[str, Any]) -> Dataset:
+    """Street S1's office counts residents per community (an unconditional population
+    source): 2,034 in T-D1-S1-C1 over two rows, 5,000 in T-D1-S1-C2."""
+    ds = make_dataset(
+        code="t-population",
+        owner=city["T-D1-S1-office"],
+        area=city["T-D1-S1"],
+        domain=Domain.COMMUNITY,
+        frequency=Frequency.MONTHLY,
+        sharing=Sharing.UNCONDITIONAL,
+        fields=[
+            ("grid", "string", "public", "grid_code", True),
+            ("residents", "integer", "public", "", True),
+        ],
+        profile_role="population",
+        profile_field="residents",
+    )
+    ds.title_en, ds.title_zh = "Residents by grid", "网格人口"
+    ds.save(update_fields=["title_en", "title_zh"])
+    put_records(
+        ds,
+        [
+            {"grid": "T-D1-S1-C1", "residents": 1200},
+            {"grid": "T-D1-S1-C1", "residents": 834},
+            {"grid": "T-D1-S1-C2", "residents": 5000},
+        ],
+    )
+    return ds

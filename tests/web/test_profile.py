@@ -15,7 +15,7 @@ from django.urls import NoReverseMatch, reverse
 
 from civitas.appeals import intake
 from civitas.appeals.models import Appeal
-from civitas.hub.models import AccessLog, Dataset, Domain, Frequency, Grant, GrantStatus, Sharing
+from civitas.hub.models import AccessLog, Dataset, Grant, GrantStatus
 from civitas.kit import clock
 from civitas.org.models import Role, User
 from civitas.risk.models import Alert, AlertKind, AlertStatus, RiskItem
@@ -50,30 +50,7 @@ def place(city: dict[str, Any], settings: Any) -> dict[str, Any]:
     C1 only; appeals in C1 and elsewhere; an open risk and alerts; people in several roles."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     made: dict[str, Any] = {"city": city}
-    ds = helpers.make_dataset(
-        code="t-population",
-        owner=city["T-D1-S1-office"],
-        area=city["T-D1-S1"],
-        domain=Domain.COMMUNITY,
-        frequency=Frequency.MONTHLY,
-        sharing=Sharing.UNCONDITIONAL,
-        fields=[
-            ("grid", "string", "public", "grid_code", True),
-            ("residents", "integer", "public", "", True),
-        ],
-        profile_role="population",
-        profile_field="residents",
-    )
-    ds.title_en, ds.title_zh = "Residents by grid", "网格人口"
-    ds.save(update_fields=["title_en", "title_zh"])
-    helpers.put_records(
-        ds,
-        [
-            {"grid": C1, "residents": 1200},
-            {"grid": C1, "residents": 834},
-            {"grid": "T-D1-S1-C2", "residents": 5000},
-        ],
-    )
+    ds = helpers.residents_by_grid(city)
     made["dataset"] = ds
     made["grant"] = Grant.objects.create(
         dataset=ds,
