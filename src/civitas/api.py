@@ -67,3 +67,11 @@ api.add_router("/", risk_router, tags=["risk"])
 from civitas.hub.api import router as hub_router  # noqa: E402
 
 api.add_router("/", hub_router, tags=["data-sharing hub"])
+
+from civitas.mediation.api import router as mediation_router  # noqa: E402
+
+api.add_router("/", mediation_router, tags=["mediation"])
+
+from civitas.participation.api import router as participation_router  # noqa: E402
+
+api.add_router("/", participation_router, tags=["participation"])

@@ -39,6 +39,8 @@ INSTALLED_APPS = [
     "civitas.open311",
     "civitas.hub",
     "civitas.risk",
+    "civitas.mediation",
+    "civitas.participation",
     "civitas.citypacks",
     "civitas.web",
 ]

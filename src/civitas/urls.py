@@ -14,4 +14,6 @@ urlpatterns = [
     path("", include("civitas.assessment.urls")),
     path("", include("civitas.risk.urls")),
     path("hub/", include("civitas.hub.urls")),
+    path("mediation/", include("civitas.mediation.urls")),
+    path("participate/", include("civitas.participation.urls")),
 ]

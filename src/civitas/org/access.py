@@ -89,6 +89,42 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             Role.GRID_WORKER,
         }
     ),
+    # Disputes (civitas.mediation): see, register (at a mediation body, from an appeal, by a
+    # grid worker), mediate (accept, sessions, agreements, follow-ups, moves), figures.
+    "disputes.read": frozenset(
+        {
+            Role.MEDIATOR,
+            Role.GRID_WORKER,
+            Role.DISPATCHER,
+            Role.HOTLINE_OPERATOR,
+            Role.UNIT_LEADER,
+            Role.UNIT_HANDLER,
+            Role.ANALYST,
+            Role.ADMINISTRATOR,
+            Role.AUDITOR,
+        }
+    ),
+    "disputes.register": frozenset(
+        {
+            Role.MEDIATOR,
+            Role.GRID_WORKER,
+            Role.DISPATCHER,
+            Role.HOTLINE_OPERATOR,
+            Role.UNIT_HANDLER,
+            Role.UNIT_LEADER,
+        }
+    ),
+    "disputes.mediate": frozenset({Role.MEDIATOR, Role.UNIT_LEADER, Role.DISPATCHER}),
+    "disputes.figures": frozenset(
+        {Role.ANALYST, Role.UNIT_LEADER, Role.DISPATCHER, Role.ADMINISTRATOR, Role.AUDITOR}
+    ),
+    # Participation (civitas.participation): the staff side of organisations, volunteers,
+    # tasks, consultations and suggestions; managing them; moderating public text.
+    "participation.read": STAFF_ROLES,
+    "participation.manage": frozenset(
+        {Role.UNIT_LEADER, Role.UNIT_HANDLER, Role.DISPATCHER, Role.ADMINISTRATOR}
+    ),
+    "participation.moderate": frozenset({Role.UNIT_LEADER, Role.DISPATCHER, Role.ADMINISTRATOR}),
 }
 
 API_KEY_SCOPES = {
@@ -104,6 +140,9 @@ API_KEY_SCOPES = {
     # A consumer unit's key reads through the unit's grants; an owner's key pushes records.
     "hub:read": {"hub.browse", "hub.use"},
     "hub:write": {"hub.browse", "hub.manage"},
+    "disputes:read": {"disputes.read"},
+    "disputes:register": {"disputes.read", "disputes.register"},
+    "participation:read": {"participation.read"},
 }
 
 

@@ -46,6 +46,21 @@ DEMO_USERS: list[tuple[str, str, str, str, str]] = [
     ("leader", Role.UNIT_LEADER, f"{CITY}-D01-S01-OFFICE", "Street office leader", "街道办负责人"),
     ("gridworker", Role.GRID_WORKER, f"{CITY}-D01-S01-C01-GRID", "Grid worker", "网格员"),
     ("mediator", Role.MEDIATOR, f"{CITY}-D01-S01-MEDIATION", "People's mediator", "人民调解员"),
+    (
+        "mediator-community",
+        Role.MEDIATOR,
+        f"{CITY}-D01-S01-C01-CC",
+        "Community mediator",
+        "社区调解员",
+    ),
+    (
+        "mediator-district",
+        Role.MEDIATOR,
+        f"{CITY}-D01-CENTRE",
+        "District mediation centre mediator",
+        "区矛盾纠纷调处中心调解员",
+    ),
+    ("volunteer", Role.RESIDENT, "", "Demo volunteer", "演示志愿者"),
     ("analyst", Role.ANALYST, f"{CITY}-12345", "City analyst", "数据分析员"),
     (
         "steward",

@@ -148,6 +148,7 @@ class Command(BaseCommand):
         self._open311(options)
         self._hub()
         self._seed_appeals(skip=options["no_appeals"])
+        self._participation()
 
         self._step(f"6/7 collecting static files into {settings.STATIC_ROOT}")
         call_command("collectstatic", interactive=False, verbosity=0)
@@ -195,6 +196,23 @@ class Command(BaseCommand):
             self.stdout.write("  hub: skipped, the demo's shared datasets and grants are there")
         for line in hub.GUIDE:
             self.stdout.write(f"  hub: {line}")
+
+    def _participation(self) -> None:
+        """Mediation committees and disputes, organisations and tasks, a consultation and
+        suggestions (once)."""
+        from civitas.citypacks.demo import consultations, mediation, participation, suggestions
+
+        for name, part in (
+            ("mediation", mediation),
+            ("participation", participation),
+            ("consultations", consultations),
+            ("suggestions", suggestions),
+        ):
+            lines = part.setup(
+                progress=lambda message, n=name: self.stdout.write(f"  {n}: {message}")
+            )
+            for line in lines:
+                self.stdout.write(f"  {name}: {line}")
 
     def _import(self, pack: Path, digest: str) -> None:
         from civitas.citypacks.importer import import_pack

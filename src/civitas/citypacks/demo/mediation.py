@@ -1,0 +1,12 @@
+"""The demo's mediation committees and disputes in every state.
+
+Made through the real services, once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+
+def setup(progress: Callable[[str], None]) -> list[str]:
+    """Create what is missing; return lines telling the visitor what to explore."""
+    return []

@@ -1,0 +1,7 @@
+"""/api/mediation/…: disputes."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router()

@@ -1,0 +1,7 @@
+"""Pages of participation: consultations (documents, comments, answers)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern
+
+urlpatterns: list[URLPattern] = []

@@ -1,0 +1,10 @@
+"""The participation home page (/participate/): open to everyone."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(request, "participation/home.html", {})
