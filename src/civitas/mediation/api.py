@@ -1,7 +1,10 @@
-"""/api/mediation/…: disputes."""
+"""/api/mediation/…: disputes and their figures."""
 
 from __future__ import annotations
 
 from ninja import Router
 
+from civitas.mediation import api_figures
+
 router = Router()
+router.add_router("/mediation/", api_figures.router)

@@ -1,0 +1,7 @@
+"""/api/participation/…: consultations."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router()

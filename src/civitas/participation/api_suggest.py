@@ -1,0 +1,7 @@
+"""/api/participation/…: suggestions and moderation."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router()
