@@ -83,6 +83,8 @@ class Organisation(BilingualName, models.Model):
     state = models.CharField(_("state"), max_length=10, choices=State.choices, default="pending")
     registered_by = models.CharField(_("registered by"), max_length=120)
     registered_at = models.DateTimeField(_("registered"), default=clock.now)
+    # Why it was suspended or reactivated (the last decision), shown to staff.
+    state_reason = models.CharField(_("reason"), max_length=300, blank=True)
     version = models.PositiveIntegerField(default=1)
 
     class Meta:
@@ -126,6 +128,8 @@ class Participant(models.Model):
     reported_at = models.DateTimeField(_("reported to the community"), default=clock.now)
     confirmed_by = models.CharField(_("confirmed by"), max_length=120, blank=True)
     confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    # Why the community declined the report (shown to the person).
+    note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["city", "home_path", "pk"]
