@@ -12,3 +12,10 @@ class ParticipationConfig(AppConfig):
         from civitas.participation import access_rules
 
         access_rules.register()
+        from civitas.kit import scheduler
+
+        scheduler.register(
+            "participation.close_consultations",
+            300,
+            "civitas.participation.consultations.close_due",
+        )
