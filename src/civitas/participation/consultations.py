@@ -713,7 +713,8 @@ def add_document(actor: Any, c: Consultation, upload: Any, *, name: str = "") ->
 def filename(d: Document) -> str:
     """The name a downloaded document is saved under: the stored name's safe tail."""
     stored = d.file.name.rsplit("/", 1)[-1]
-    return stored.split("-", 2)[-1] if stored.count("-") >= 2 else stored
+    prefix = f"{d.consultation.code}-{d.sha256[:12]}-"
+    return stored[len(prefix) :] if stored.startswith(prefix) else stored
 
 
 # -- comments and support -------------------------------------------------------------------
