@@ -9,6 +9,15 @@ class MediationConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from civitas.mediation import access_rules
+        from civitas.mediation import access_rules, receivers  # noqa: F401 (receivers: geo moves)
 
         access_rules.register()
+
+        from civitas.kit import scheduler
+
+        scheduler.register(
+            "mediation.escalate_overdue", 900, "civitas.mediation.tasks.escalate_overdue"
+        )
+        scheduler.register(
+            "mediation.remind_follow_ups", 3600, "civitas.mediation.tasks.remind_follow_ups"
+        )

@@ -599,8 +599,11 @@ def register(
 ) -> Dispute:
     """Register a dispute and send it to the lowest capable level."""
     access.require(actor, "disputes.register")
-    if source not in Source.values:
-        raise InvalidInput(_("unknown source"), details={"field": "source"})
+    if source not in Source.values or (source == Source.APPEAL) != (appeal is not None):
+        raise InvalidInput(
+            _("choose how the dispute came in (a referral from an appeal names the appeal)"),
+            details={"field": "source"},
+        )
     _raise_errors(_validate(data))
     with transaction.atomic():
         place = _place(data)
