@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 from typing import Any
-from xml.sax.saxutils import escape
 
 from django.utils import formats, translation
 from django.utils.translation import gettext as _
@@ -20,10 +19,7 @@ from reportlab.graphics.charts.linecharts import HorizontalLineChart
 from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import (
     KeepTogether,
     Paragraph,
@@ -33,68 +29,16 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from civitas.kit.pdf import CJK, LATIN, LATIN_BOLD  # noqa: F401  (names kept for importers)
+from civitas.kit.pdf import Styles as _Styles
+from civitas.kit.pdf import register_fonts as _fonts
 from civitas.risk import reports
 from civitas.risk.models import LEVEL_RANK, Level
 
-CJK = "STSong-Light"
-LATIN = "Helvetica"
-LATIN_BOLD = "Helvetica-Bold"
 THIS = colors.HexColor("#2f5d8a")
 BEFORE = colors.HexColor("#a9c4e4")
 GRID = colors.HexColor("#c8d2dc")
 WIDTH = A4[0] - 36 * mm
-
-_registered = False
-
-
-def _fonts() -> None:
-    global _registered
-    if not _registered:
-        pdfmetrics.registerFont(UnicodeCIDFont(CJK))
-        _registered = True
-
-
-def _wide(text: str) -> bool:
-    # CJK scripts and their punctuation; a dash or a curly quote stays in Helvetica.
-    return any(ord(ch) >= 0x2E80 for ch in text)
-
-
-class _Styles:
-    def __init__(self, zh: bool) -> None:
-        self.zh = zh
-
-    def font(self, text: str = "", bold: bool = False) -> str:
-        if self.zh or _wide(text):
-            return CJK
-        return LATIN_BOLD if bold else LATIN
-
-    def para(
-        self,
-        text: str,
-        *,
-        size: float = 9.5,
-        bold: bool = False,
-        lead: float = 1.35,
-        color: Any = colors.black,
-        space: float = 0,
-    ) -> Paragraph:
-        font = self.font(text, bold)
-        style = ParagraphStyle(
-            "p",
-            fontName=font,
-            fontSize=size,
-            leading=size * lead,
-            textColor=color,
-            spaceAfter=space,
-            wordWrap="CJK" if font == CJK else None,
-        )
-        return Paragraph(escape(text), style)
-
-    def h1(self, text: str) -> Paragraph:
-        return self.para(text, size=16, bold=True, space=4)
-
-    def h2(self, text: str) -> Paragraph:
-        return self.para(text, size=12, bold=True, color=THIS, space=2)
 
 
 def _table(s: _Styles, head: list[str], rows: list[list[Any]], widths: list[float]) -> Table:
