@@ -184,9 +184,7 @@ def comment(request: HttpRequest, code: str) -> HttpResponse:
         )
     form = CommentForm(request.POST)
     if not form.is_valid():
-        for field, errors in form.errors.items():
-            label = form.fields[field].label if field in form.fields else ""
-            messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        _fail(request, form)
         return _detail(c)
     try:
         svc.comment(
@@ -230,7 +228,8 @@ def _staff(request: HttpRequest, code: str) -> Consultation:
 def _fail(request: HttpRequest, form: Any) -> None:
     for field, errors in form.errors.items():
         label = form.fields[field].label if field in form.fields else ""
-        messages.error(request, f"{label}: {' '.join(errors)}" if label else " ".join(errors))
+        text = " ".join(str(e) for e in errors)
+        messages.error(request, f"{label}: {text}" if label else text)
 
 
 @login_required
