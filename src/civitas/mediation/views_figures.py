@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import json
-from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib.auth.decorators import login_required
@@ -19,7 +17,8 @@ from django.views.decorators.http import require_GET
 from civitas.kit import audit
 from civitas.kit.errors import CivitasError
 from civitas.mediation import agreement_pdf, figures
-from civitas.mediation.models import Agreement, Dispute, Stage
+from civitas.mediation.models import Agreement, Dispute
+from civitas.mediation.services import may_see_parties
 from civitas.org import access
 
 # -- figures -----------------------------------------------------------------------------------
@@ -94,32 +93,6 @@ def figures_csv(request: HttpRequest) -> HttpResponse:
 
 
 # -- an agreement's PDF -----------------------------------------------------------------------
-
-
-def may_see_parties(actor: Any, dispute: Dispute) -> bool:
-    """Who may see the parties: the services' rule (``services.may_see_parties``) when the
-    services define it, else this narrower local rule: people who may mediate and act for a
-    unit that handles or handled the dispute, or whose area covers it; whoever registered it;
-    the superuser."""
-    try:
-        services = importlib.import_module("civitas.mediation.services")
-    except ImportError:
-        services = None
-    rule = getattr(services, "may_see_parties", None)
-    if callable(rule):
-        return bool(rule(actor, dispute))
-    scope = access.scope_of(actor)
-    if scope.everything:
-        return True
-    if "disputes.read" not in scope.actions:
-        return False
-    if scope.user_id is not None and dispute.registered_by_user_id == scope.user_id:
-        return True
-    if "disputes.mediate" not in scope.actions:
-        return False
-    if dispute.unit_id in scope.unit_ids or scope.covers_path(dispute.jurisdiction_path):
-        return True
-    return Stage.objects.filter(dispute=dispute, unit_id__in=scope.unit_ids).exists()
 
 
 @login_required

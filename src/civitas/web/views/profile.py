@@ -8,10 +8,11 @@ each part shown only to those allowed to see it.
   (``civitas.hub.profile``).
 - Appeals: ``appeals.read`` over the place (counts, open, overdue, the most frequent matters).
 - Risks: ``risk.read`` over the place (open alerts and open risks with their levels).
+- Disputes: ``disputes.read`` over the place (open, overdue, received and resolved in the last
+  365 days, by type, the latest few; never a party's name).
 
 Residents (people without a staff role) are refused: a place's public facts are on the
-jurisdiction page, and the profile is a working page of the city's staff. Mediation of
-disputes is not recorded in Civitas yet, so the profile has no disputes part.
+jurisdiction page, and the profile is a working page of the city's staff.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from civitas.hub import profile as hub_profile
 from civitas.hub.models import ProfileRole
 from civitas.kit import clock
 from civitas.kit.bilingual import in_active_language
+from civitas.mediation import figures as mediation_figures
 from civitas.org import access
 from civitas.risk.models import Alert, AlertStatus, RiskItem, RiskStatus
 
@@ -147,6 +149,21 @@ def _data_link(f: hub_profile.DatasetFigures) -> str:
     return f"{url}?{urlencode({**params, 'area': f.area.code})}"
 
 
+def _disputes(request: HttpRequest, j: Jurisdiction) -> dict[str, Any]:
+    summary = mediation_figures.place_summary(request.user, j)
+    latest = []
+    for d in summary.latest:
+        try:
+            link = reverse("mediation-dispute", args=[d.code])
+        except NoReverseMatch:
+            link = ""
+        latest.append({"d": d, "link": link})
+    figures_link = ""
+    if any(a.pk == j.pk for a in mediation_figures.areas_for(request.user)):
+        figures_link = reverse("mediation-figures") + "?" + urlencode({"area": j.code})
+    return {"s": summary, "latest": latest, "figures_link": figures_link}
+
+
 @login_required
 def profile(request: HttpRequest, code: str) -> HttpResponse:
     scope = access.scope_of(request.user)
@@ -181,4 +198,6 @@ def profile(request: HttpRequest, code: str) -> HttpResponse:
         context["appeals"] = _appeals(request, j)
     if access.can(request.user, "risk.read", path=j.path):
         context["risk"] = _risks(request, j)
+    if access.can(request.user, "disputes.read", path=j.path):
+        context["disputes"] = _disputes(request, j)
     return render(request, "web/profile.html", context)
