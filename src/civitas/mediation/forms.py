@@ -238,7 +238,9 @@ class SessionChoiceField(forms.ModelChoiceField):
 
 
 class SessionResultForm(VersionedForm):
-    session = SessionChoiceField(label=_("Session"), queryset=Session.objects.none())
+    session = SessionChoiceField(
+        label=_("Session"), queryset=Session.objects.none(), empty_label=None
+    )
     result = forms.ChoiceField(
         label=_("Result"), choices=[c for c in Session.Result.choices if c[0]]
     )
