@@ -301,7 +301,7 @@ def act(request: HttpRequest, code: str, action: str, body: ActionIn) -> dict[st
             version=v,
         )
     elif action == "session":
-        session = Session.objects.filter(dispute=d, number=body.number).first()
+        session = Session.objects.filter(dispute=d, number=body.number or 0).first()
         if session is None:
             raise InvalidInput(f"no session {body.number}", details={"field": "number"})
         services.record_session(
@@ -326,7 +326,7 @@ def act(request: HttpRequest, code: str, action: str, body: ActionIn) -> dict[st
             version=v,
         )
     elif action == "follow-up":
-        f = FollowUp.objects.filter(dispute=d, pk=body.follow_up).first()
+        f = FollowUp.objects.filter(dispute=d, pk=body.follow_up or 0).first()
         if f is None:
             raise InvalidInput("no such follow-up visit", details={"field": "follow_up"})
         if body.kept is None:
