@@ -160,7 +160,7 @@ def register_organisation(
     credit = clean_credit_code(data.credit_code)
     place = data.jurisdiction
     staff_units = managing_units(who, place.path)
-    partner = staff_units[-1] if staff_units else partner_for(place)
+    partner = partner_for(place) or (staff_units[-1] if staff_units else None)
     if partner is None:
         raise InvalidInput(
             _("jurisdiction: no office or committee looks after %(place)s") % {"place": place.code},

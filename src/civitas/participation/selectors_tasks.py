@@ -154,6 +154,10 @@ class Figures:
     by_kind: list[dict[str, Any]]
 
 
+def _h(value: Any) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.1"))
+
+
 def done_takes(actor: Any, start: datetime | None, end: datetime | None) -> QuerySet[TaskTake]:
     """Completed takes of the tasks ``actor`` may read, whose task started in [start, end)."""
     tasks = access.readable(actor, Task.objects.all()).values("pk")
@@ -180,7 +184,7 @@ def figures(actor: Any, start: datetime | None = None, end: datetime | None = No
             .annotate(hours=Sum("hours"), people=Count("user", distinct=True), takes=Count("pk"))
             .order_by(*fields)
         )
-        return [{**r, "hours": r["hours"] or Decimal(0)} for r in rows]
+        return [{**r, "hours": _h(r["hours"])} for r in rows]
 
     # An organisation's figures: the places it took, and those its members took themselves.
     org_rows = (
@@ -196,7 +200,7 @@ def figures(actor: Any, start: datetime | None = None, end: datetime | None = No
             "organisation__code": names[r["org"]].code,
             "organisation__name_en": names[r["org"]].name_en,
             "organisation__name_zh": names[r["org"]].name_zh,
-            "hours": r["hours"] or Decimal(0),
+            "hours": _h(r["hours"]),
             "people": r["people"],
             "takes": r["takes"],
         }
@@ -205,7 +209,7 @@ def figures(actor: Any, start: datetime | None = None, end: datetime | None = No
     return Figures(
         start=start,
         end=end,
-        hours=total["h"] or Decimal(0),
+        hours=_h(total["h"]),
         people=total["p"],
         takes=total["n"],
         tasks=total["t"],
