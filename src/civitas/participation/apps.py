@@ -19,3 +19,8 @@ class ParticipationConfig(AppConfig):
             300,
             "civitas.participation.consultations.close_due",
         )
+        scheduler.register(
+            "participation.suggestions_overdue",
+            3600,
+            "civitas.participation.suggestions.flag_overdue",
+        )
