@@ -84,7 +84,9 @@ def test_suspend_and_reactivate_need_reasons(part: dict[str, Any]) -> None:
     with pytest.raises(Conflict):  # not suspended yet
         orgs.move_organisation(actor=c["handler"], org=o.code, move="reactivate", reason="ok")
     with pytest.raises(Conflict):  # stale
-        orgs.move_organisation(actor=c["handler"], org=o.code, move="suspend", reason="x", version=9)
+        orgs.move_organisation(
+            actor=c["handler"], org=o.code, move="suspend", reason="x", version=9
+        )
     s = orgs.move_organisation(actor=c["handler"], org=o.code, move="suspend", reason="complaints")
     assert s.state == "suspended" and s.state_reason == "complaints"
     with pytest.raises(Forbidden):
@@ -112,7 +114,11 @@ def test_report_confirm_decline_leave(part: dict[str, Any]) -> None:
     r = c["residents"][0]
     o = orgs.register_organisation(actor=c["handler"], data=data(c))
     p = orgs.report(
-        actor=r, home=c["T-D1-S1-C1"], is_volunteer=True, is_party_member=True, organisation=o,
+        actor=r,
+        home=c["T-D1-S1-C1"],
+        is_volunteer=True,
+        is_party_member=True,
+        organisation=o,
         skills=["repairs"],
     )
     assert p.state == "pending" and p.home_path == c["T-D1-S1-C1"].path
@@ -155,13 +161,19 @@ def test_report_refusals(part: dict[str, Any]) -> None:
     pending = orgs.register_organisation(actor=c["residents"][1], data=data(c))
     with pytest.raises(InvalidInput) as e:
         orgs.report(
-            actor=r, home=c["T-D1-S1-C1"], is_volunteer=True, is_party_member=False,
+            actor=r,
+            home=c["T-D1-S1-C1"],
+            is_volunteer=True,
+            is_party_member=False,
             organisation=pending,
         )
     assert e.value.details == {"field": "organisation"}
     with pytest.raises(InvalidInput) as e:
         orgs.report(
-            actor=r, home=c["T-D1-S1-C1"], is_volunteer=True, is_party_member=False,
+            actor=r,
+            home=c["T-D1-S1-C1"],
+            is_volunteer=True,
+            is_party_member=False,
             skills=["flying"],
         )
     assert e.value.details == {"field": "skills"}

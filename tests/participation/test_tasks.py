@@ -42,7 +42,9 @@ def test_publish_gives_a_code_and_an_audit_entry(part: dict[str, Any]) -> None:
     assert t.code == f"T-T-{t.pk:05d}"
     assert t.status == "open" and t.publisher == part["T-D1-S1-office"]
     assert t.jurisdiction_path == part["T-D1-S1-C1"].path
-    assert AuditEntry.objects.filter(action="participation.task_publish", object_id=str(t.pk)).exists()
+    assert AuditEntry.objects.filter(
+        action="participation.task_publish", object_id=str(t.pk)
+    ).exists()
 
 
 def test_a_community_committee_publishes_in_its_community(part: dict[str, Any]) -> None:
@@ -129,7 +131,10 @@ def test_take_withdraw_complete_close(part: dict[str, Any]) -> None:
     closed = volunteering.close(actor=c["handler"], task=t.code)
     assert closed.status == "done" and closed.closed_at is not None
     # a taker is told their hours
-    assert OutboxMessage.objects.filter(topic=f"participation-task:{t.pk}:confirm:{ka.pk}").exists() or not a.email
+    assert (
+        OutboxMessage.objects.filter(topic=f"participation-task:{t.pk}:confirm:{ka.pk}").exists()
+        or not a.email
+    )
     assert audit.verify().ok
     # nothing moves once done
     for move in (
@@ -167,7 +172,12 @@ def test_take_refusals(part: dict[str, Any]) -> None:
     assert e.value.code == "illegal_move" or e.value.code == "full"
     with pytest.raises(Conflict):  # b holds nothing to give back
         volunteering.withdraw(actor=b, task=t.code)
-    ended = task(c, title="old", starts_at=clock.now() - timedelta(hours=3), ends_at=clock.now() + timedelta(minutes=1))
+    ended = task(
+        c,
+        title="old",
+        starts_at=clock.now() - timedelta(hours=3),
+        ends_at=clock.now() + timedelta(minutes=1),
+    )
     with clock.frozen(clock.now() + timedelta(hours=1)):
         with pytest.raises(Conflict):
             volunteering.take(actor=b, task=ended.code)

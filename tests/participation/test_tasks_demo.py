@@ -49,7 +49,11 @@ def test_demo_participation_once(demo_city: None) -> None:
         "volunteer_team",
         "party_org",
     }
-    assert Counter(orgs.values_list("state", flat=True)) == {"active": 11, "pending": 1, "suspended": 1}
+    assert Counter(orgs.values_list("state", flat=True)) == {
+        "active": 11,
+        "pending": 1,
+        "suspended": 1,
+    }
     people = Participant.objects.filter(city=CITY)
     assert people.count() == 31
     states = Counter(people.values_list("state", flat=True))

@@ -72,12 +72,18 @@ def test_public_directory_has_active_organisations_without_contacts(part: dict[s
     detail = client_for().get(reverse("participation-org", args=[o.code])).content.decode()
     assert "Mr Secret" not in detail and "13912345678" not in detail
     assert client_for().get(reverse("participation-org", args=[pending.code])).status_code == 404
-    assert "13912345678" in client_for(c["handler"]).get(
-        reverse("participation-org", args=[o.code])
-    ).content.decode()
-    assert "13912345678" not in client_for(c["other_street"]).get(
-        reverse("participation-org", args=[o.code])
-    ).content.decode()
+    assert (
+        "13912345678"
+        in client_for(c["handler"])
+        .get(reverse("participation-org", args=[o.code]))
+        .content.decode()
+    )
+    assert (
+        "13912345678"
+        not in client_for(c["other_street"])
+        .get(reverse("participation-org", args=[o.code]))
+        .content.decode()
+    )
     # the resident who registered the pending one sees it, with its contacts
     mine = client_for(c["residents"][0]).get(reverse("participation-org", args=[pending.code]))
     assert mine.status_code == 200 and "13912345678" in mine.content.decode()
@@ -97,14 +103,23 @@ def test_org_pages_register_and_suspend(part: dict[str, Any]) -> None:
     r = client_for(c["residents"][0])
     resp = r.post(
         reverse("participation-org-new"),
-        {"kind": "volunteer_team", "name_en": "Night Walkers", "jurisdiction": "T-D1-S1-C1",
-         "offers": ["patrol"], "credit_code": "12345"},
+        {
+            "kind": "volunteer_team",
+            "name_en": "Night Walkers",
+            "jurisdiction": "T-D1-S1-C1",
+            "offers": ["patrol"],
+            "credit_code": "12345",
+        },
     )
     assert resp.status_code == 200 and "credit code" in resp.content.decode()
     resp = r.post(
         reverse("participation-org-new"),
-        {"kind": "volunteer_team", "name_en": "Night Walkers", "jurisdiction": "T-D1-S1-C1",
-         "offers": ["patrol"]},
+        {
+            "kind": "volunteer_team",
+            "name_en": "Night Walkers",
+            "jurisdiction": "T-D1-S1-C1",
+            "offers": ["patrol"],
+        },
     )
     o = Organisation.objects.get(name_en="Night Walkers")
     assert resp.status_code == 302 and o.state == "pending"
@@ -156,7 +171,9 @@ def test_task_pages_walk(part: dict[str, Any]) -> None:
     resp = client_for(w).post(reverse("participation-task-act", args=[t.code, "take"]), follow=True)
     assert "every place" in resp.content.decode()
     # the handler confirms with hours; the volunteer sees them on "My participation"
-    h.post(reverse("participation-task-act", args=[t.code, "complete"]), {"take": k.pk, "hours": "1.5"})
+    h.post(
+        reverse("participation-task-act", args=[t.code, "complete"]), {"take": k.pk, "hours": "1.5"}
+    )
     mine = vc.get(reverse("participation-mine")).content.decode()
     assert "1.5" in mine
     h.post(reverse("participation-task-act", args=[t.code, "close"]))
@@ -167,11 +184,16 @@ def test_participant_pages(part: dict[str, Any]) -> None:
     c = part
     r = c["residents"][0]
     rc = client_for(r)
-    rc.post(reverse("participation-mine-act", args=["report"]), {"home": "T-D1-S1-C1", "is_volunteer": "on"})
+    rc.post(
+        reverse("participation-mine-act", args=["report"]),
+        {"home": "T-D1-S1-C1", "is_volunteer": "on"},
+    )
     p = Participant.objects.get(user=r)
     assert p.state == "pending"
     assert client_for(r).get(reverse("participation-participants")).status_code == 403
-    other = client_for(c["other_street"]).get(reverse("participation-participants")).content.decode()
+    other = (
+        client_for(c["other_street"]).get(reverse("participation-participants")).content.decode()
+    )
     assert r.username not in other and str(r) not in other
     cc = client_for(c["community"])
     assert str(r) in cc.get(reverse("participation-participants")).content.decode()
@@ -222,14 +244,21 @@ def test_api_tasks(part: dict[str, Any]) -> None:
     assert r.status_code == 201 and r.json()["state"] == "taken"
     take_id = r.json()["id"]
     assert post(vc, f"/api/participation/tasks/{code}/take").status_code == 409
-    assert post(vc, f"/api/participation/tasks/{code}/complete", {"take": take_id, "hours": 1}).status_code == 403
+    assert (
+        post(
+            vc, f"/api/participation/tasks/{code}/complete", {"take": take_id, "hours": 1}
+        ).status_code
+        == 403
+    )
     r = post(h, f"/api/participation/tasks/{code}/complete", {"take": take_id, "hours": 9})
     assert r.status_code == 422 and r.json()["error"]["details"]["field"] == "hours"
     r = post(h, f"/api/participation/tasks/{code}/complete", {"take": take_id, "hours": 2})
     assert r.status_code == 200 and r.json()["hours"] == "2.0"
     me = vc.get("/api/participation/participants/me").json()
     assert me["state"] == "active" and me["hours"] == "2.0" and me["completed"] == 1
-    assert client_for(c["residents"][0]).get("/api/participation/participants/me").status_code == 404
+    assert (
+        client_for(c["residents"][0]).get("/api/participation/participants/me").status_code == 404
+    )
     f = h.get("/api/participation/figures").json()
     assert f["hours"] == "2.0" and f["people"] == 1
     assert client_for(v).get("/api/participation/figures").status_code == 403
