@@ -470,3 +470,48 @@ def test_unknown_action_is_404(med: dict[str, Any]) -> None:
     r = client_for(med["mediator_c"]).post(reverse("mediation-act", args=[d.code, "explode"]))
     assert r.status_code == 404
     assert Party.objects.filter(dispute=d).count() == 2
+
+
+def test_a_grid_worker_registers_from_the_field_and_sees_the_parties(med: dict[str, Any]) -> None:
+    c = client_for(med["gridworker"])
+    r = c.post(reverse("mediation-new"), _form(med), follow=True)
+    d = Dispute.objects.get()
+    assert d.source == Source.GRID and d.registered_by_user == med["gridworker"]
+    assert "Zhang San" in r.content.decode()  # the person who registered it
+
+
+def test_a_high_risk_enters_the_register_and_links_to_it(med: dict[str, Any]) -> None:
+    d = register(med)
+    act(client_for(med["mediator_c"]), d, "risk", level="high", note="A crowd gathered.")
+    d = fresh(d)
+    assert d.risk_level == "high" and d.risk is not None and d.tier == Tier.DISTRICT
+    html = page(client_for(med["dispatcher"]), case_url(d))
+    assert reverse("risk-risk", args=[d.risk.code]) in html
+    # The community committee (no risk.read) sees no link into the register.
+    html = page(client_for(med["mediator_c"]), case_url(d))
+    assert reverse("risk-risk", args=[d.risk.code]) not in html
+
+
+def test_a_follow_up_not_kept_sends_it_back_or_up(med: dict[str, Any]) -> None:
+    d = register(med)
+    c = client_for(med["mediator_c"])
+    act(c, d, "accept")
+    _session(med, d, c)
+    today = clock.now().date().isoformat()
+    act(c, d, "agreement", facts="f", terms="t", signed_on=today)
+    r = act(c, d, "follow_up", method="phone", kept="no", note="", then="mediate")
+    assert r.status_code == 422 and "Note" in messages_of(r)
+    assert fresh(d).status == Status.AGREED
+    act(c, d, "follow_up", method="phone", kept="no", note="Not paid.", then="escalate")
+    d = fresh(d)
+    assert d.tier == Tier.STREET and d.status == Status.REGISTERED
+
+
+def test_a_no_show_needs_no_minutes(med: dict[str, Any]) -> None:
+    d = register(med)
+    c = client_for(med["mediator_c"])
+    act(c, d, "accept")
+    s = _session(med, d, c)
+    act(c, d, "session_result", session=s.pk, result="no_show", minutes="")
+    s.refresh_from_db()
+    assert s.result == Session.Result.NO_SHOW and not s.held
