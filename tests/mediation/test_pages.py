@@ -515,3 +515,20 @@ def test_a_no_show_needs_no_minutes(med: dict[str, Any]) -> None:
     act(c, d, "session_result", session=s.pk, result="no_show", minutes="")
     s.refresh_from_db()
     assert s.result == Session.Result.NO_SHOW and not s.held
+
+
+def test_another_party_row_keeps_what_was_typed(med: dict[str, Any]) -> None:
+    c = client_for(med["mediator_c"])
+    r = c.post(reverse("mediation-new"), {**_form(med), "more": "1"})
+    assert r.status_code == 200
+    html = r.content.decode()
+    assert 'name="p-TOTAL_FORMS" value="3"' in html
+    assert 'value="Zhang San"' in html and 'value="Zhao Si"' in html
+    assert 'value="Wages unpaid on the building site"' in html
+    assert "This field is required" not in html
+    assert Dispute.objects.count() == 0
+    # The three rows post back as they are: the third left empty is ignored.
+    form = _form(med, **{"p-TOTAL_FORMS": "3", "p-INITIAL_FORMS": "2"})
+    form.update({"p-2-side": "applicant", "p-2-kind": "person"})
+    r = c.post(reverse("mediation-new"), form, follow=True)
+    assert Dispute.objects.get().parties.count() == 2

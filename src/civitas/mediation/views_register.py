@@ -153,7 +153,17 @@ def _page(
     chosen: dict[str, Any] | None = None
     error = ""
     status = 200
-    if request.method == "POST":
+    if request.method == "POST" and "more" in request.POST:
+        # Another row for a party: the page again with what was typed, nothing checked yet.
+        given = _typed_parties(request)
+        form = f.DisputeForm(
+            initial={k: v for k, v in request.POST.items() if k in f.DisputeForm.base_fields},
+            places=places,
+        )
+        parties = f.party_formset(
+            places=places, rows=1 if len(given) < MAX_ROWS else 0, initial=given or None
+        )
+    elif request.method == "POST":
         form = f.DisputeForm(request.POST, places=places)
         parties = f.party_formset(request.POST, places=places, rows=0)
         if form.is_valid() and parties.is_valid():
@@ -193,10 +203,21 @@ def _page(
             "error": error,
             "appeal": appeal,
             "city": city,
-            "more_rows": min(MAX_ROWS, parties.total_form_count() + 2),
         },
         status=status,
     )
+
+
+def _typed_parties(request: HttpRequest) -> list[dict[str, str]]:
+    """The party rows as typed (non-empty ones), to show them again."""
+    raw = request.POST.get("p-TOTAL_FORMS", "")
+    total = min(int(raw), MAX_ROWS) if raw.isdigit() else 0
+    rows = []
+    for i in range(total):
+        row = {name: request.POST.get(f"p-{i}-{name}", "") for name in f.PartyForm.base_fields}
+        if row.get("name") or row.get("phone") or row.get("address"):
+            rows.append(row)
+    return rows
 
 
 def _formset_errors(formset: Any) -> list[str]:
