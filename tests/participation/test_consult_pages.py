@@ -401,3 +401,35 @@ def test_api_staff_create_open_close_answer(part: dict[str, Any]) -> None:
         and r.json()["answer"] == "Lanes go ahead."
     )
     assert web.post(f"{API}/{code}/explode", {}, content_type="application/json").status_code == 404
+
+
+def test_staff_link_an_assessment_and_send_the_result_through_the_page(
+    part: dict[str, Any],
+) -> None:
+    from tests.participation.test_consult import assessment
+
+    a = assessment(part)
+    c = opened(part, actor="leader")
+    svc.comment(part["residents"][0], c, position="oppose", text="No cars here.")
+    svc.comment(part["residents"][1], c, position="support", text="Yes.")
+    c = svc.close(part["leader"], c, version=c.version)
+    web = client_for(part["leader"])
+    html = web.get(url("participation-consultation", c.code)).content.decode()
+    assert a.code in html and "Send the result to the assessment" not in html
+    r = web.post(
+        url("participation-consultation-act", c.code, "link"),
+        {"version": c.version, "assessment": a.pk},
+        follow=True,
+    )
+    assert "The assessment link is saved." in r.content.decode()
+    assert "Send the result to the assessment" in r.content.decode()
+    r = web.post(url("participation-consultation-act", c.code, "feed"), follow=True)
+    assert f"The result is added to stability assessment {a.code}." in r.content.decode()
+    a.refresh_from_db()
+    assert a.computed_level == "high"  # 1 of 2 against
+    r = web.post(url("participation-consultation-act", c.code, "feed"), follow=True)
+    assert "was already added" in r.content.decode()
+    # The street handler may see the page but the public never sees the assessment's code.
+    assert (
+        a.code not in client_for().get(url("participation-consultation", c.code)).content.decode()
+    )
