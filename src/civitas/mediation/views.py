@@ -11,7 +11,7 @@ from typing import Any
 
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
+from django.db.models import F, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import NoReverseMatch, reverse
@@ -22,6 +22,7 @@ from civitas.appeals import workflow as appeal_workflow
 from civitas.appeals.models import Appeal
 from civitas.kit import clock
 from civitas.mediation import forms as f
+from civitas.mediation import services
 from civitas.mediation import views_common as common
 from civitas.mediation.models import (
     OPEN_STATUSES,
@@ -110,7 +111,9 @@ def _filtered(request: HttpRequest) -> tuple[f.FilterForm, QuerySet[Dispute], st
 def disputes(request: HttpRequest) -> HttpResponse:
     common.refuse_unless_reader(request)
     form, qs, error = _filtered(request)
-    qs = qs.select_related("unit", "jurisdiction").order_by("due_at", "-received_at", "-pk")
+    qs = qs.select_related("unit", "jurisdiction").order_by(
+        F("due_at").asc(nulls_last=True), "-received_at", "-pk"
+    )
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
     rows = [
@@ -166,7 +169,7 @@ def _parties(d: Dispute, see: bool) -> list[PartyView]:
     counts: dict[str, int] = {}
     for p in d.parties.select_related("jurisdiction").order_by("side", "pk"):
         counts[p.side] = counts.get(p.side, 0) + 1
-        label = f"{Party.Side(p.side).label} {counts[p.side]}"
+        label = services.party_label(p, counts[p.side])
         view = PartyView(
             side=str(Party.Side(p.side).label),
             kind=str(Party.Kind(p.kind).label),
