@@ -18,8 +18,6 @@ def confirmed(c: dict[str, Any], username: str, home: str = "T-D1-S1-C1") -> Use
     user = UserFactory(username=username)
     p = orgs.report(actor=user, home=c[home], is_volunteer=True, is_party_member=False)
     staff = c["community"] if home == "T-D1-S1-C1" else c["leader"]
-    if not home.startswith("T-D1-S1"):
-        staff = c["superuser"] if "superuser" in c else staff
     orgs.decide_participant(actor=staff, participant=p.pk, confirm=True)
     assert Participant.objects.get(pk=p.pk).state == "active"
     return user

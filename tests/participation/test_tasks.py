@@ -178,9 +178,8 @@ def test_take_refusals(part: dict[str, Any]) -> None:
         starts_at=clock.now() - timedelta(hours=3),
         ends_at=clock.now() + timedelta(minutes=1),
     )
-    with clock.frozen(clock.now() + timedelta(hours=1)):
-        with pytest.raises(Conflict):
-            volunteering.take(actor=b, task=ended.code)
+    with clock.frozen(clock.now() + timedelta(hours=1)), pytest.raises(Conflict):
+        volunteering.take(actor=b, task=ended.code)
 
 
 def test_an_organisation_takes_through_its_manager(part: dict[str, Any]) -> None:

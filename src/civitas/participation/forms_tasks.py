@@ -86,8 +86,12 @@ class TaskForm(forms.Form):
     def __init__(self, *args: Any, units: list[Unit], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.units = {str(u.pk): u for u in units}
-        self.fields["publisher"].choices = [(str(u.pk), str(u.name)) for u in units]
-        self.fields["jurisdiction"].set_places(places_under([u.jurisdiction.path for u in units]))
+        publisher = self.fields["publisher"]
+        assert isinstance(publisher, forms.ChoiceField)
+        publisher.choices = [(str(u.pk), str(u.name)) for u in units]
+        area = self.fields["jurisdiction"]
+        assert isinstance(area, PlaceField)
+        area.set_places(places_under([u.jurisdiction.path for u in units]))
 
     def clean_publisher(self) -> Unit:
         return self.units[self.cleaned_data["publisher"]]
@@ -121,7 +125,9 @@ class OrgForm(forms.Form):
 
     def __init__(self, *args: Any, places: list[Jurisdiction], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["jurisdiction"].set_places(places)
+        area = self.fields["jurisdiction"]
+        assert isinstance(area, PlaceField)
+        area.set_places(places)
 
 
 class ReportForm(forms.Form):
@@ -140,11 +146,13 @@ class ReportForm(forms.Form):
         self, *args: Any, places: list[Jurisdiction], orgs: list[Organisation], **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["home"].set_places(places)
+        home = self.fields["home"]
+        assert isinstance(home, PlaceField)
+        home.set_places(places)
         self.orgs = {o.code: o for o in orgs}
-        self.fields["organisation"].choices = [("", _("— none —"))] + [
-            (o.code, str(o.name)) for o in orgs
-        ]
+        own = self.fields["organisation"]
+        assert isinstance(own, forms.ChoiceField)
+        own.choices = [("", _("— none —"))] + [(o.code, str(o.name)) for o in orgs]
 
     def clean_organisation(self) -> Organisation | None:
         code = self.cleaned_data.get("organisation")

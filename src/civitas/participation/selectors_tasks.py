@@ -89,7 +89,7 @@ def pending_participants(actor: Any) -> QuerySet[Participant]:
         return Participant.objects.none()
     return (
         access.readable(actor, Participant.objects.filter(state=Participant.State.PENDING))
-        .exclude(user_id=getattr(actor, "pk", None))
+        .exclude(user_id=getattr(actor, "pk", 0) or 0)
         .select_related("user", "home", "organisation")
     )
 

@@ -234,7 +234,9 @@ def mine_act(request: HttpRequest, action: str) -> HttpResponse:
             form = _report_form(request, request.POST)
             if not form.is_valid():
                 field, errs = next(iter(form.errors.items()))
-                raise InvalidInput(f"{field}: {' '.join(errs)}", details={"field": field})
+                raise InvalidInput(
+                    f"{field}: {' '.join(str(e) for e in errs)}", details={"field": field}
+                )
             d = form.cleaned_data
             orgs.report(
                 actor=request.user,
