@@ -329,3 +329,10 @@ def test_the_same_person_twice_at_once_counts_once(part: dict[str, Any]) -> None
     assert sorted(results) == ["Conflict", "ok"]
     s.refresh_from_db()
     assert s.support_count == 1
+
+
+def test_the_late_answer_check_is_scheduled() -> None:
+    from civitas.kit import scheduler
+
+    job = scheduler.job("participation.suggestions_overdue")
+    assert job is not None and job.target == "civitas.participation.suggestions.flag_overdue"

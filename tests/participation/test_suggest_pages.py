@@ -197,3 +197,24 @@ def test_list_filters_and_sorts(part: dict[str, Any], author: Any) -> None:
     assert codes("?status=due") == [a.code]
     assert codes("?status=open") == [b.code]
     assert codes("?status=bogus&sort=bogus") == [a.code, b.code]
+
+
+def test_a_comment_is_reported_and_hidden_through_the_pages(
+    part: dict[str, Any], author: Any
+) -> None:
+    from tests.participation.suggest_helpers import comment, consultation
+
+    cons = consultation(part)
+    c = comment(cons, author, text="You are all liars")
+    report = reverse("participation-report", args=["comment", c.pk])
+    r = client_for(part["residents"][1]).post(report, {"reason": "insults"})
+    assert r.status_code == 302 and cons.code in r["Location"]
+    html = client_for(part["leader"]).get(reverse("participation-moderation")).content.decode()
+    assert "You are all liars" in html and f"/consultations/{cons.code}/" in html
+    hide = reverse("participation-moderation-decide", args=["comment", c.pk, "hide"])
+    client_for(part["leader"]).post(hide, {"reason": "insults"})
+    c.refresh_from_db()
+    assert c.hidden_reason == "insults" and c.hidden_by
+    assert Report.objects.get().state == Report.State.HIDDEN
+    unknown = reverse("participation-moderation-decide", args=["comment", c.pk, "burn"])
+    assert client_for(part["leader"]).post(unknown, {"reason": "x"}).status_code == 403

@@ -8,7 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -34,7 +34,10 @@ def _next(request: HttpRequest, fallback: str) -> HttpResponse:
 def _page_of(obj: moderation.Item) -> str:
     if isinstance(obj, Suggestion):
         return reverse("participation-suggestion", args=[obj.code])
-    return reverse("participation-moderation")
+    try:
+        return reverse("participation-consultation", args=[obj.consultation.code])
+    except NoReverseMatch:
+        return reverse("participation-moderation")
 
 
 @login_required
