@@ -282,12 +282,9 @@ def _require_coordinate(actor: Any, dispute: Dispute) -> None:
 
 def lock(dispute: Dispute | int, version: int | None = None) -> Dispute:
     pk = dispute.pk if isinstance(dispute, Dispute) else dispute
-    locked = (
-        Dispute.objects.select_for_update(of=("self",), no_key=True)
-        .select_related("unit", "jurisdiction")
-        .filter(pk=pk)
-        .first()
-    )
+    # No join in the locking query: PostgreSQL re-checks a row that changed while it waited
+    # against the joined rows it read before, and would drop a dispute whose unit just moved.
+    locked = Dispute.objects.select_for_update(of=("self",), no_key=True).filter(pk=pk).first()
     if locked is None:
         raise NotFound(_("no dispute %(id)s") % {"id": pk})
     if version is not None and locked.version != version:
