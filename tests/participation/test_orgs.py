@@ -36,7 +36,7 @@ def test_staff_register_active_and_residents_pending(part: dict[str, Any]) -> No
     c = part
     o = orgs.register_organisation(actor=c["handler"], data=data(c, credit_code=GOOD_CODE))
     assert o.state == "active" and o.code == f"T-ORG-{o.pk:04d}"
-    assert o.partner_unit == c["T-D1-S1-office"] and o.credit_code == GOOD_CODE
+    assert o.partner_unit == c["T-D1-S1-C1-cc"] and o.credit_code == GOOD_CODE
     r = c["residents"][0]
     p = orgs.register_organisation(actor=r, data=data(c, name_en="Tenants", name_zh="租户会"))
     assert p.state == "pending"
