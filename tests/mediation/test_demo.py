@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import transaction
 
 from civitas.citypacks.demo import mediation as demo
 from civitas.kit import clock
@@ -46,3 +49,71 @@ def clock_days(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(days=n)
+
+
+# -- on the demo city itself -----------------------------------------------------------------
+
+NOW = datetime(2026, 3, 2, 4, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+def pack(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from civitas.citypacks.demo import build_pack
+
+    out = tmp_path_factory.mktemp("demo-mediation") / "pack"
+    build_pack(None, out)
+    return out
+
+
+def test_the_demo_logins_each_have_disputes_to_handle(db: Any, pack: Path, settings: Any) -> None:
+    from civitas.appeals.models import Appeal
+    from civitas.citypacks.demo import CITY, create_demo_users
+    from civitas.citypacks.demo import appeals as demo_appeals
+    from civitas.citypacks.importer import import_pack
+    from civitas.geo.locate import index
+    from civitas.mediation import selectors, services
+    from civitas.org.models import User
+
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    with transaction.atomic():
+        import_pack(pack, actor="test")
+        create_demo_users(actor="test")
+    index.invalidate()
+    demo_appeals.seed(now=NOW, mix={"resolved": 40, "accepted": 30, "dispatched": 30})
+    with clock.frozen(NOW):
+        demo.setup(lambda message: None)
+    assert Dispute.objects.filter(city=CITY).count() == len(demo.SCENARIOS)
+    referred = Dispute.objects.filter(appeal__isnull=False)
+    assert referred.exists()
+    for d in referred:
+        assert (
+            Appeal.objects.get(pk=d.appeal_id)
+            .events.filter(action="referred_to_mediation", public=False)
+            .exists()
+        )
+
+    def user(name: str) -> User:
+        return User.objects.get(username=name)
+
+    for login, tier in (
+        ("mediator-community", Tier.COMMUNITY),
+        ("mediator", Tier.STREET),
+        ("mediator-district", Tier.DISTRICT),
+        (demo.CITY_MEDIATOR, Tier.CITY),
+    ):
+        mine = [
+            d
+            for d in selectors.disputes(user(login))
+            if d.tier == tier and services.may_act(user(login), d)
+        ]
+        assert mine, login
+        assert all(services.may_see_parties(user(login), d) for d in mine)
+    risky = Dispute.objects.get(risk__isnull=False)
+    assert services.may_act(user("mediator-district"), risky)
+    everything = selectors.disputes(user("dispatcher"))
+    assert everything.count() == len(demo.SCENARIOS)
+    # the dispatcher sees the names of the disputes they registered (hotline, appeals) only
+    disp = user("dispatcher")
+    shown = {d.code for d in everything if services.may_see_parties(disp, d)}
+    assert shown == {d.code for d in everything if d.registered_by_user_id == disp.pk}
+    assert len(shown) < len(everything)

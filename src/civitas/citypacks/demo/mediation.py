@@ -53,7 +53,7 @@ FIRMS = [
     "海港优选电子商务有限公司",
 ]
 
-# type: (title, summary, respondent is a firm)
+# Per dispute type: (title, summary, whether the respondent is a firm)
 STORIES: dict[str, tuple[str, str, bool]] = {
     "neighbour": (
         "楼上漏水殃及楼下 Water leaking into the flat below",
@@ -314,7 +314,7 @@ class _Player:
         return self.superuser
 
     def registrar(self, source: str) -> User:
-        name = {
+        name: dict[str, str] = {
             Source.GRID: "gridworker",
             Source.HOTLINE: "dispatcher",
             Source.APPEAL: "dispatcher",
@@ -445,7 +445,8 @@ class _Player:
             if move == "overdue" and d.due_at is not None:
                 when = d.due_at + timedelta(hours=1)
             when = min(when, self.now)
-            self.at(when, lambda m=move, dd=d, t=when: self.move(dd, m, t))
+            with clock.frozen(when):
+                self.move(d, move, when)
         return d
 
     def move(self, d: Dispute, move: str, when: datetime) -> None:
