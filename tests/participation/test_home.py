@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 def _consultation(c: dict[str, Any], title: str, status: str) -> Consultation:
     return Consultation.objects.create(
-        code=f"T-C-{title[:5]}",
+        code=f"T-C-{title[:5].strip()}",
         city="T",
         title=title,
         body="A plan",
@@ -34,7 +34,7 @@ def _consultation(c: dict[str, Any], title: str, status: str) -> Consultation:
 
 def _suggestion(c: dict[str, Any], title: str, status: str, hidden: bool = False) -> Suggestion:
     return Suggestion.objects.create(
-        code=f"T-S-{title[:5]}",
+        code=f"T-S-{title[:5].strip()}",
         city="T",
         title=title,
         text="Text",
@@ -65,6 +65,15 @@ def test_home_lists_what_is_open_to_the_public(part: dict[str, Any]) -> None:
     for name in ("participation-consultations", "participation-suggestions"):
         try:
             url = reverse(name)
+        except NoReverseMatch:
+            continue
+        assert f'href="{url}"' in body
+    for name, code in (
+        ("participation-consultation", "T-C-Open"),
+        ("participation-suggestion", "T-S-Bench"),
+    ):
+        try:
+            url = reverse(name, args=[code])
         except NoReverseMatch:
             continue
         assert f'href="{url}"' in body

@@ -15,9 +15,9 @@ from civitas.participation import selectors_tasks as sel
 from civitas.participation.access_rules import managing_units
 
 
-def _url(name: str) -> str:
+def _url(name: str, *args: str) -> str:
     try:
-        return reverse(name)
+        return reverse(name, args=args)
     except NoReverseMatch:
         return ""
 
@@ -29,8 +29,13 @@ def home(request: HttpRequest) -> HttpResponse:
         "participation/home.html",
         {
             "tasks": list(sel.public_tasks(city)[:12]),
-            "consultations": sel.open_consultations(city),
-            "suggestions": sel.due_suggestions(city),
+            "consultations": [
+                (c, _url("participation-consultation", c.code))
+                for c in sel.open_consultations(city)
+            ],
+            "suggestions": [
+                (s, _url("participation-suggestion", s.code)) for s in sel.due_suggestions(city)
+            ],
             "consultations_url": _url("participation-consultations"),
             "suggestions_url": _url("participation-suggestions"),
             "is_manager": bool(managing_units(request.user)),
