@@ -302,3 +302,30 @@ def test_figures_are_exact(part: dict[str, Any]) -> None:
     assert client_for(a).get(reverse("participation-figures")).status_code == 403
     bad = client_for(c["handler"]).get(reverse("participation-figures") + "?from=xx")
     assert "not a date" in bad.content.decode()
+
+
+def test_api_keys_read_figures_but_never_act(part: dict[str, Any]) -> None:
+    from django.db import transaction
+
+    from civitas.org import services as org_services
+
+    c = part
+    with transaction.atomic():
+        _key, clear = org_services.create_api_key(
+            actor="test", name="stats", scopes=["participation:read"], unit=c["T-D1-centre"]
+        )
+    o = _org(c)
+    t = task(c)
+    headers = {"HTTP_X_API_KEY": clear}
+    cl = Client()
+    assert cl.get("/api/participation/figures", **headers).status_code == 200
+    detail = cl.get(f"/api/participation/organisations/{o.code}", **headers).json()
+    assert detail["code"] == o.code and detail["contact_phone"] is None  # no contacts for keys
+    r = cl.post(
+        f"/api/participation/tasks/{t.code}/take",
+        "{}",
+        content_type="application/json",
+        **headers,
+    )
+    assert r.status_code == 403 and "API key" in r.json()["error"]["message"]
+    assert cl.get("/api/participation/figures", HTTP_X_API_KEY="wrong").status_code == 401
