@@ -35,12 +35,12 @@ from civitas.mediation.models import Agreement, Party
 WIDTH = A4[0] - 36 * mm
 GRID = colors.HexColor("#c8d2dc")
 
-SIDES_ZH = {
+SIDES_ZH: dict[str, str] = {
     Party.Side.APPLICANT: "申请人",
     Party.Side.RESPONDENT: "被申请人",
     Party.Side.THIRD: "第三人",
 }
-SIDES_EN = {
+SIDES_EN: dict[str, str] = {
     Party.Side.APPLICANT: "Applicant",
     Party.Side.RESPONDENT: "Respondent",
     Party.Side.THIRD: "Third party",
