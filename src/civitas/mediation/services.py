@@ -31,6 +31,14 @@ None skips the check; each returns the dispute unless said otherwise)::
     may_coordinate(actor, dispute) -> bool       (also dispatchers over the place)
     may_see_parties(actor, dispute) -> bool
     allowed_moves(actor, dispute) -> list[str]   (names of the moves above open to actor)
+    party_label(party, n) -> str                 (the mask: "Applicant 1")
+    open_stage(dispute) -> Stage | None
+    notify(unit, subject, body, dedupe_key="") -> int
+
+Errors: IllegalMove (Conflict, code "illegal_transition") for a move the status does not
+allow, StaleDispute (Conflict, code "stale", details {"version": now}) for an old version,
+Forbidden for the wrong person or unit, InvalidInput with details {"field": ...} (register:
+also {"fields": {field: message}} for every bad field at once).
 """
 
 from __future__ import annotations
