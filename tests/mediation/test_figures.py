@@ -148,6 +148,13 @@ class TestNumbers:
             "city": None,
         }
 
+    def test_intake_without_a_stage_is_the_disputes_level(self, world: dict[str, Any]) -> None:
+        d = dispute(world, "T-D1-S2-C2", received=at("2026-08-01"), tier=Tier.DISTRICT)
+        d.stages.all().delete()
+        fig = compute(world["analyst"], **YEAR)
+        intake = {r.key: r.received for r in fig.by_intake_tier}
+        assert intake == {"community": 4, "street": 2, "district": 1, "city": 0}
+
     def test_by_type_channel_and_area(self, world: dict[str, Any]) -> None:
         fig = compute(world["analyst"], **YEAR)
         by_type = rows(fig.by_type)

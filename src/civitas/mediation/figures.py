@@ -42,13 +42,13 @@ from typing import Any
 
 from django.db.models import (
     Count,
+    Exists,
     F,
     FloatField,
     Func,
     OuterRef,
     Q,
     QuerySet,
-    Subquery,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -358,18 +358,31 @@ def compute(actor: Any, f: Filters) -> Figures:
     head = {c: sum(int(g[c]) for g in groups) for c in [*counts, *extra]}
     relevant = qs.filter(_relevant(f))
 
-    # Level at intake: the first stage's level (the dispute's own when it has no stage).
-    first_tier = Subquery(
-        Stage.objects.filter(dispute=OuterRef("pk")).order_by("started_at", "pk").values("tier")[:1]
+    # Level at intake: the level of the dispute's first stage (its own level when it has no
+    # stage). Stages with no earlier stage of the same dispute, counted by level: an anti-join
+    # the database runs as one hash join, where a per-dispute subquery would run 50,000 times.
+    received_ids = qs.filter(received_at__gte=f.since, received_at__lt=f.until).values("pk")
+    earlier = Stage.objects.filter(dispute_id=OuterRef("dispute_id")).filter(
+        Q(started_at__lt=OuterRef("started_at"))
+        | Q(started_at=OuterRef("started_at"), pk__lt=OuterRef("pk"))
     )
-    intake = (
-        qs.filter(received_at__gte=f.since, received_at__lt=f.until)
-        .annotate(intake_tier=Coalesce(first_tier, F("tier")))
-        .values("intake_tier")
+    intake_n: dict[str, int] = {}
+    firsts = (
+        Stage.objects.filter(dispute_id__in=received_ids)
+        .filter(~Exists(earlier))
+        .values("tier")
         .annotate(n=Count("pk"))
-        .order_by("intake_tier")
+        .order_by()
     )
-    intake_n = {g["intake_tier"]: g["n"] for g in intake}
+    without_stage = (
+        qs.filter(received_at__gte=f.since, received_at__lt=f.until)
+        .filter(~Exists(Stage.objects.filter(dispute_id=OuterRef("pk"))))
+        .values("tier")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for g in [*firsts, *without_stage]:
+        intake_n[g["tier"]] = intake_n.get(g["tier"], 0) + g["n"]
     by_intake = [
         Row(key=k, label=label, received=intake_n.get(k, 0)) for k, label in _tier_labels().items()
     ]
