@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -293,4 +294,12 @@ CIVITAS_HUB_STAGED_DAYS = int(os.environ.get("CIVITAS_HUB_STAGED_DAYS", "30"))
 CIVITAS_HUB_LOAD_TIMEOUT_MINUTES = int(os.environ.get("CIVITAS_HUB_LOAD_TIMEOUT_MINUTES", "360"))
 # Records of datasets marked "feeds the risk detectors" join appeals in the scan detectors.
 CIVITAS_RISK_HUB_FEED = _config.truthy(os.environ.get("CIVITAS_RISK_HUB_FEED", "1"))
+# Mediation: thresholds of the assignment rules (civitas.mediation.rules.DEFAULTS names), as
+# a JSON object overriding any of them, e.g. {"street_amount": 20000, "follow_up_days": 14}.
+CIVITAS_MEDIATION_RULES = json.loads(os.environ.get("CIVITAS_MEDIATION_RULES", "") or "{}")
+# Participation: supporters a suggestion needs before its unit must answer publicly, and how
+# long the unit then has; the largest document a consultation may publish.
+CIVITAS_SUGGESTION_THRESHOLD = int(os.environ.get("CIVITAS_SUGGESTION_THRESHOLD", "30"))
+CIVITAS_SUGGESTION_ANSWER_WITHIN = os.environ.get("CIVITAS_SUGGESTION_ANSWER_WITHIN", "15wd")
+CIVITAS_CONSULTATION_DOCUMENT_MB = int(os.environ.get("CIVITAS_CONSULTATION_DOCUMENT_MB", "20"))
 # -- end of background work settings ----------------------------------------------------------

@@ -433,3 +433,23 @@ def test_staff_link_an_assessment_and_send_the_result_through_the_page(
     assert (
         a.code not in client_for().get(url("participation-consultation", c.code)).content.decode()
     )
+
+
+def test_a_signed_in_reader_reports_a_comment_from_the_consultation_page(
+    part: dict[str, Any], busy: dict[str, Any]
+) -> None:
+    from civitas.participation.models import Report
+
+    _r1, r2, _r3 = part["residents"]
+    page_url = url("participation-consultation", busy["c"].code)
+    page = client_for(r2).get(page_url).content.decode()
+    report_url = url("participation-report", "comment", busy["k1"].pk)
+    assert report_url in page
+    # Not on one's own comment, not on a hidden one, and not for the signed-out public.
+    assert url("participation-report", "comment", busy["k2"].pk) not in page
+    assert url("participation-report", "comment", busy["k3"].pk) not in page
+    assert report_url not in client_for().get(page_url).content.decode()
+    answer = client_for(r2).post(report_url, {"reason": "Personal data", "next": page_url})
+    assert answer.status_code == 302
+    report = Report.objects.get(target="comment", target_id=busy["k1"].pk)
+    assert (report.reporter_id, report.reason, report.state) == (r2.pk, "Personal data", "open")

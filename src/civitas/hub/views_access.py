@@ -55,6 +55,7 @@ from civitas.hub.models import (
 from civitas.kit import clock
 from civitas.kit.errors import CivitasError, Conflict, Forbidden, InvalidInput
 from civitas.kit.models import AuditEntry
+from civitas.kit.spreadsheet import csv_cell
 from civitas.org import access
 from civitas.org.models import Unit
 
@@ -70,7 +71,6 @@ TAB_WORDS = {
     "all": gettext_lazy("All I may see"),
 }
 # Spreadsheets run a cell starting with these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 # -- shared --------------------------------------------------------------------------------
@@ -674,20 +674,6 @@ def data(request: HttpRequest, code: str) -> HttpResponse:
         }
     )
     return render(request, "hub/data.html", context)
-
-
-def csv_cell(value: Any) -> str:
-    """A value as a CSV cell that a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    text = str(value)
-    if text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
 
 
 @login_required

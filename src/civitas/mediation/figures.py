@@ -37,7 +37,6 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 
 from django.db.models import (
@@ -57,6 +56,7 @@ from django.utils.translation import gettext as _
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
 from civitas.kit.errors import Forbidden, InvalidInput
+from civitas.kit.spreadsheet import csv_cell
 from civitas.mediation.models import (
     OPEN_STATUSES,
     TIER_RANK,
@@ -74,7 +74,6 @@ DEFAULT_DAYS = 365
 MAX_DAYS = 366 * 10
 ESCALATION_REASONS = (Stage.Result.FAILED, Stage.Result.OVERDUE, Stage.Result.RISK)
 # Spreadsheets run a cell starting with these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 LATEST = 5
 
 
@@ -510,16 +509,6 @@ def place_summary(actor: Any, j: Jurisdiction) -> PlaceDisputes:
 # -- out ------------------------------------------------------------------------------------
 
 
-def _cell(value: Any) -> str:
-    """A value as a CSV cell a spreadsheet shows as text, never runs as a formula."""
-    if value is None:
-        return ""
-    if isinstance(value, int | float | Decimal):
-        return str(value)
-    text = str(value)
-    return "'" + text if text.startswith(FORMULA_STARTS) else text
-
-
 TABLES = ("level_at_intake", "level", "type", "channel", "area")
 
 
@@ -553,7 +542,7 @@ def to_csv(fig: Figures) -> bytes:
     )
     w.writerow(
         [
-            _cell(v)
+            csv_cell(v)
             for v in (
                 "total",
                 f.area.code,
@@ -571,7 +560,7 @@ def to_csv(fig: Figures) -> bytes:
         for r in rows:
             w.writerow(
                 [
-                    _cell(v)
+                    csv_cell(v)
                     for v in (
                         name,
                         r.key,
@@ -586,9 +575,11 @@ def to_csv(fig: Figures) -> bytes:
                 ]
             )
     for key, label, n in fig.escalations.by_reason:
-        w.writerow([_cell(v) for v in ("escalation_reason", key, label, n, "", "", "", "", "")])
+        w.writerow([csv_cell(v) for v in ("escalation_reason", key, label, n, "", "", "", "", "")])
     for key, label, n in fig.escalations.by_tier:
-        w.writerow([_cell(v) for v in ("escalation_from_level", key, label, n, "", "", "", "", "")])
+        w.writerow(
+            [csv_cell(v) for v in ("escalation_from_level", key, label, n, "", "", "", "", "")]
+        )
     # A byte-order mark lets spreadsheet programs read the Chinese names as UTF-8.
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 

@@ -142,6 +142,7 @@ API_KEY_SCOPES = {
     "hub:write": {"hub.browse", "hub.manage"},
     "disputes:read": {"disputes.read"},
     "disputes:register": {"disputes.read", "disputes.register"},
+    "disputes:figures": {"disputes.figures"},
     "participation:read": {"participation.read"},
 }
 

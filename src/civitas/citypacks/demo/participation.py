@@ -21,6 +21,7 @@ from civitas.appeals.models import Appeal
 from civitas.citypacks.demo.places import CITY
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.mediation.models import OPEN_STATUSES, Dispute
 from civitas.org import services as org_services
 from civitas.org.models import Role, Unit, UnitKind, User
 from civitas.participation import orgs, volunteering
@@ -179,8 +180,19 @@ def _place(code: str) -> Jurisdiction:
     return Jurisdiction.objects.get(code=code)
 
 
+def _dispute_ref(codes: list[str], i: int) -> str:
+    """A demo dispute's code for a task that asks for a respected mediator, if any exist."""
+    return codes[i % len(codes)] if codes else ""
+
+
 def _build() -> dict[str, int]:
     now = clock.now().replace(second=0, microsecond=0)
+    # Tasks asking for a mediator name open disputes of the mediation demo (made before).
+    disputes = list(
+        Dispute.objects.filter(city=CITY, status__in=OPEN_STATUSES)
+        .order_by("code")
+        .values_list("code", flat=True)[:5]
+    )
     city = _actor("dispatcher")
     street = _actor("handler-street")
     office = Unit.objects.get(code=f"{STREET}-OFFICE")
@@ -349,7 +361,7 @@ def _build() -> dict[str, int]:
                 hours,
                 slots,
                 appeal=appeals[0] if i == 2 and appeals else None,
-                source=f"{CITY}-DSP-DEMO-{i:02d}" if kind == Task.Kind.MEDIATION else "",
+                source=_dispute_ref(disputes, i) if kind == Task.Kind.MEDIATION else "",
             )
             takers = ([volunteer] if i in (0, 1, 3, 5) else []) + people[i : i + slots]
             takes = []
@@ -471,7 +483,7 @@ def _build() -> dict[str, int]:
             hours,
             slots,
             appeal=appeal,
-            source=f"{CITY}-DSP-DEMO-1{i}" if kind == Task.Kind.MEDIATION else "",
+            source=_dispute_ref(disputes, i + 1) if kind == Task.Kind.MEDIATION else "",
         )
         for u in people[5 + i : 5 + i + n_takes]:
             volunteering.take(actor=u, task=t.code)
