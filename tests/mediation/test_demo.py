@@ -108,6 +108,14 @@ def test_the_demo_logins_each_have_disputes_to_handle(db: Any, pack: Path, setti
         ]
         assert mine, login
         assert all(services.may_see_parties(user(login), d) for d in mine)
+    # the street's mediator has disputes passed up from a community, one of them agreed there
+    passed_up = [
+        d
+        for d in selectors.disputes(user("mediator"))
+        if d.tier == Tier.STREET and d.stages.count() >= 2 and services.may_act(user("mediator"), d)
+    ]
+    assert len(passed_up) >= 3
+    assert any(d.agreements.exists() and d.sessions.count() >= 2 for d in passed_up)
     risky = Dispute.objects.get(risk__isnull=False)
     assert services.may_act(user("mediator-district"), risky)
     everything = selectors.disputes(user("dispatcher"))
