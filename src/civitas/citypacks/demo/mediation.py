@@ -147,7 +147,7 @@ SCENARIOS: list[tuple[str, str, int, tuple[str, ...]]] = [
         "up-resolved",
         "neighbour",
         75,
-        ("accept", "session", "fail", "accept", "session", "agree", "kept"),
+        ("accept", "session", "minutes", "fail", "accept", "session", "minutes", "agree", "kept"),
     ),
     ("overdue", "family", 40, ("overdue",)),
     ("escalated", "neighbour", 12, ("accept", "escalate")),
