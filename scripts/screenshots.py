@@ -14,6 +14,12 @@ the street office reading accidents through its grant, the market steward decidi
 the traffic steward looking at who used its data and at a batch with a bad row. When the
 accidents have no batch with bad rows, the script uploads a small CSV with one through the
 upload form: the batch is rejected whole, so no record is added. Run it only against a demo.
+
+Mediation and taking part are photographed as the demo users who use them: the street's mediator
+on a dispute passed up from a community, the community's mediator checking which level the rules
+choose for a new dispute (the form is only previewed, nothing is registered), the 12345 centre's
+analyst on the figures; the public on the "Take part" page, a consultation and a suggestion, the
+volunteer on "My participation" and the street office's leader on the moderation queue.
 """
 
 from __future__ import annotations
@@ -52,6 +58,12 @@ VIEWPORTS: dict[str, ViewportSize] = {
     "hub-usage": {"width": 1280, "height": 1000},
     "hub-batch": {"width": 1280, "height": 1480},
     "profile": {"width": 1280, "height": 1760},
+    "mediation-dispute": {"width": 1280, "height": 3000},
+    "mediation-register": {"width": 1280, "height": 900},
+    "mediation-figures-zh": {"width": 1280, "height": 1500},
+    "participate": {"width": 1280, "height": 2600},
+    "consultation-zh": {"width": 1280, "height": 1400},
+    "moderation": {"width": 1280, "height": 1100},
 }
 # The demo's sign-ins (public, printed by `civitas demo`): a data steward's and an analyst's
 # password is the same for every user of the role.
@@ -61,6 +73,10 @@ DEMO_PASSWORDS = {
     "analyst-street": "demo-analyst-2026",
     "steward-market": "demo-data_steward-2026",
     "steward-traffic": "demo-data_steward-2026",
+    "mediator": "demo-mediator-2026",
+    "mediator-community": "demo-mediator-2026",
+    "volunteer": "demo-resident-2026",
+    "leader": "demo-unit_leader-2026",
 }
 ACCIDENTS = "dc-traffic-accidents"
 PROFILE = "DC-D01-S01"  # Wangchao, the street of the demo's accidents cluster
@@ -238,6 +254,165 @@ def hub_pages(browser: Browser, base: str, out: Path, wanted: set[str] | None) -
         )
 
 
+def as_user(
+    browser: Browser, base: str, user: str | None, language: str, work: Callable[[Page], None]
+) -> None:
+    """Run work in a context of its own: signed in as a demo user, or signed out (None)."""
+    if user is None:
+        context = browser.new_context(viewport=LAPTOP)
+        page = context.new_page()
+    else:
+        context, page = sign_in(browser, base, user, DEMO_PASSWORDS[user])
+    set_language(context, base, language)
+    work(page)
+    context.close()
+
+
+def rich_dispute(page: Page, base: str) -> str | None:
+    """The street mediator's dispute with the most to show: passed up from a community, with
+    sessions and an agreement (else the one among the closed with the most stages)."""
+    links: list[str] = []
+    for status in ("closed", "agreed", "all"):
+        page.goto(f"{base}/mediation/?view=area&status={status}")
+        for a in page.locator("table.disputes tbody a").all():
+            href = a.get_attribute("href")
+            if href and href not in links:
+                links.append(href)
+    best, best_score = None, -1
+    for href in links[:40]:
+        page.goto(base + href)
+        stages = page.locator("#stages > li").count()
+        sessions = page.locator("#sessions tbody tr").count()
+        agreements = page.locator("article.agreement").count()
+        score = min(stages, 2) * 4 + min(sessions, 2) * 2 + min(agreements, 1) * 3
+        if score > best_score:
+            best, best_score = href, score
+        if stages >= 2 and sessions >= 2 and agreements:
+            break
+    return best
+
+
+def register_preview(page: Page, base: str) -> bool:
+    """The registration form after "Check the level": what the rules choose, and why."""
+    page.goto(f"{base}/mediation/new/")
+    if not page.locator("#register-form").count():
+        return False
+    page.fill("#id_title", "拖欠工资 Unpaid wages on the riverside building site")
+    page.select_option("#id_type", "labour")
+    page.fill(
+        "#id_summary",
+        "十八名工人反映施工方拖欠三个月工资。Eighteen workers say the builder has not paid "
+        "them for three months.",
+    )
+    page.fill("#id_amount", "260000")
+    page.fill("#id_people_involved", "18")
+    # The deepest place offered (a community): the rules then say why it goes higher.
+    places = [
+        v
+        for v in page.locator("#id_jurisdiction option").evaluate_all(
+            "els => els.map(e => e.value)"
+        )
+        if v
+    ]
+    if places:
+        page.select_option("#id_jurisdiction", max(places, key=lambda v: v.count("-")))
+    page.fill("#id_p-0-name", "张建国")
+    page.select_option("#id_p-1-side", "respondent")
+    page.select_option("#id_p-1-kind", "organisation")
+    page.fill("#id_p-1-name", "海港宏达建筑劳务有限公司")
+    page.click("#check-level")
+    page.wait_for_load_state("networkidle")
+    return page.locator("#rules-choice").count() > 0
+
+
+def civic_pages(browser: Browser, base: str, out: Path, wanted: set[str] | None) -> None:
+    """Mediation as the street's mediator, the rules at registration, the figures; taking
+    part as the public, a volunteer and the street's leader."""
+
+    def want(name: str) -> bool:
+        return wanted is None or name in wanted
+
+    if want("mediation-dispute"):
+
+        def dispute(p: Page) -> None:
+            link = rich_dispute(p, base)
+            if link is None:
+                print("mediation-dispute: skipped, mediator sees no dispute")
+                return
+            shoot(p, out, "mediation-dispute", base + link)
+
+        as_user(browser, base, "mediator", "en", dispute)
+    if want("mediation-register"):
+
+        def register(p: Page) -> None:
+            if not register_preview(p, base):
+                print("mediation-register: skipped, the rules' choice did not show")
+                return
+            shoot(p, out, "mediation-register")
+
+        as_user(browser, base, "mediator-community", "en", register)
+    if want("mediation-figures-zh"):
+        as_user(
+            browser,
+            base,
+            "analyst",
+            "zh-hans",
+            lambda p: shoot(p, out, "mediation-figures-zh", f"{base}/mediation/figures/"),
+        )
+    if want("participate"):
+        as_user(
+            browser,
+            base,
+            None,
+            "en",
+            lambda p: shoot(p, out, "participate", f"{base}/participate/"),
+        )
+    if want("consultation-zh"):
+
+        def consultation(p: Page) -> None:
+            link = first_link(
+                p, f"{base}/participate/consultations/?status=open", "table tbody td a"
+            )
+            if link is None:
+                print("consultation-zh: skipped, the demo has no open consultation")
+                return
+            shoot(p, out, "consultation-zh", base + link)
+
+        as_user(browser, base, None, "zh-hans", consultation)
+    if want("participation-mine"):
+        as_user(
+            browser,
+            base,
+            "volunteer",
+            "en",
+            lambda p: shoot(p, out, "participation-mine", f"{base}/participate/me/"),
+        )
+    if want("suggestion"):
+
+        def suggestion(p: Page) -> None:
+            link = None
+            for status in ("answered", "due"):
+                link = first_link(
+                    p, f"{base}/participate/suggestions/?status={status}", "#suggestions h2 a"
+                )
+                if link:
+                    break
+            if link is None:
+                print("suggestion: skipped, no suggestion passed its threshold")
+                return
+            shoot(p, out, "suggestion", base + link)
+
+        as_user(browser, base, None, "en", suggestion)
+    if want("moderation"):
+        as_user(
+            browser,
+            base,
+            "leader",
+            "en",
+            lambda p: shoot(p, out, "moderation", f"{base}/participate/moderation/"),
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--base", default="http://127.0.0.1:8000")
@@ -265,6 +440,7 @@ def main() -> None:
         risk_pages(page, args.base, args.out, wanted)
         context.close()
         hub_pages(browser, args.base, args.out, wanted)
+        civic_pages(browser, args.base, args.out, wanted)
         browser.close()
 
 
