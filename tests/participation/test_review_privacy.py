@@ -1,7 +1,7 @@
 """Review (issue 8): personal data residents type into public text must be masked in every
 output, and masked digits must not be recoverable.
 
-Each test shows one defect; it is marked xfail(strict) until fixed (the fixer removes the mark).
+Each test showed one defect found in review; they now guard the fixes.
 """
 
 from __future__ import annotations
@@ -34,11 +34,6 @@ def _due(part: dict[str, Any], **fields: Any) -> Suggestion:
     return s
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: the participation home page shows a due suggestion's title unscrubbed "
-    "(templates/participation/home.html:38 uses s.title, not public.scrub)",
-)
 def test_home_page_masks_phone_in_due_suggestion_title(part: dict[str, Any]) -> None:
     _due(part, title=f"Benches please, call {PHONE}")
     page = Client().get(reverse("participation-home"))
@@ -49,11 +44,6 @@ def test_home_page_masks_phone_in_due_suggestion_title(part: dict[str, Any]) -> 
     assert MASKED in html
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: the 'suggestion due' notice puts the resident's raw title (phone) in the "
-    "outbox (suggestions.py:356-368), though the audit snapshot deliberately keeps no text",
-)
 def test_due_notice_in_outbox_masks_phone_in_title(part: dict[str, Any]) -> None:
     for key in ("leader", "handler"):
         part[key].email = f"{key}@office.example"
@@ -65,11 +55,6 @@ def test_due_notice_in_outbox_masks_phone_in_title(part: dict[str, Any]) -> None
         assert PHONE not in m.subject + m.body
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: public suggestion search matches the raw text, so masked digits of a "
-    "phone/ID number can be recovered by searching (selectors_suggest.py:37-41)",
-)
 def test_public_search_does_not_reveal_masked_digits(part: dict[str, Any]) -> None:
     propose(part["residents"][0], part["T-D1-S1-C1"], text=f"Ring me on {PHONE} any time.")
     client = Client()

@@ -2,14 +2,13 @@
 
 Tasks often arise from appeals ("an elderly resident needing help"), so their description is
 where a resident's phone is most likely to be pasted; a moderator's reason for hiding often
-quotes what was hidden. Both are published verbatim. Marked xfail(strict) until fixed.
+quotes what was hidden. Both were published verbatim; these tests guard the fix.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 from django.urls import reverse
 
@@ -20,12 +19,6 @@ from tests.participation.tasks_helpers import task
 PHONE = "13912345678"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a task's description is published unscrubbed in the public task API and "
-    "page (api_tasks.py _task_out; templates/participation/task.html), unlike every other "
-    "public text",
-)
 def test_public_task_description_masks_phone(part: dict[str, Any]) -> None:
     t = task(part, description=f"Help Mrs Zhang carry coal; call her on {PHONE}.")
     anonymous = Client()
@@ -39,12 +32,6 @@ def test_public_task_description_masks_phone(part: dict[str, Any]) -> None:
     assert page.status_code == 200 and PHONE not in page.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a hidden suggestion's notice shows the moderator's reason unscrubbed "
-    "(moderation.hidden_notice, used by selectors_suggest.view), whereas a hidden comment's "
-    "reason is scrubbed (selectors_consult.py:114)",
-)
 def test_hidden_suggestion_reason_masks_phone(part: dict[str, Any]) -> None:
     s = propose(part["residents"][0], part["T-D1-S1-C1"], text=f"My neighbour's number: {PHONE}")
     moderation.hide(

@@ -1,14 +1,13 @@
 """Review (issue 8): bad input to the participation API must get a clear error naming the
 field, never a 500, and texts must be bounded.
 
-Marked xfail(strict) until fixed (the fixer removes the mark).
+These tests guard the fixes of the review's findings.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from civitas.participation.models import Task
@@ -29,11 +28,6 @@ BASE = {
 }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: publishing a task over the API with a datetime without a zone is a 500 "
-    "(volunteering.publish compares it with the aware clock: TypeError)",
-)
 def test_task_with_naive_times_is_refused_naming_the_field(part: dict[str, Any]) -> None:
     r = _as(part["handler"]).post(
         "/api/participation/tasks",
@@ -45,11 +39,6 @@ def test_task_with_naive_times_is_refused_naming_the_field(part: dict[str, Any])
     assert not Task.objects.exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a task's description has no length limit (200,000 characters are "
-    "published; volunteering.publish caps only the title), nor does the page form",
-)
 def test_task_description_has_a_length_limit(part: dict[str, Any]) -> None:
     r = _as(part["handler"]).post(
         "/api/participation/tasks",

@@ -1,7 +1,8 @@
 """/api/participation/consultations…: public consultations.
 
 Reading is open to everyone (no key, no sign-in): opened consultations, their documents'
-metadata, counts and comments under pseudonyms, with phones and identity numbers masked.
+metadata, counts and comments under pseudonyms; phones, identity numbers and e-mail addresses
+are masked in every text (the office's too: title, plan, answer and changes).
 Drafts are read by the office's staff only. Comments and support come from signed-in people
 (a session; an API key acts for a unit, not a resident, and is refused). Staff create, open,
 close, extend, answer and feed the stability assessment with their session. Errors are
@@ -23,6 +24,7 @@ from civitas.org.models import Unit
 from civitas.participation import consultations as svc
 from civitas.participation import selectors_consult as sel
 from civitas.participation.models import Comment, Consultation
+from civitas.participation.public import scrub
 from civitas.risk.models import StabilityAssessment
 
 router = Router(tags=["consultations"])
@@ -131,7 +133,7 @@ def _out(c: Consultation) -> dict[str, Any]:
     return {
         "code": c.code,
         "city": c.city,
-        "title": c.title,
+        "title": scrub(c.title),
         "status": c.status,
         "unit": c.unit.code,
         "unit_name": c.unit.name,
@@ -148,10 +150,10 @@ def _detail(actor: Any, c: Consultation) -> dict[str, Any]:
     staff = actor is not None and svc.may_manage_consultation(actor, c)
     return {
         **_out(c),
-        "body": c.body,
+        "body": scrub(c.body),
         "geometry": c.area,
-        "answer": c.answer,
-        "changes": c.changes,
+        "answer": scrub(c.answer),
+        "changes": scrub(c.changes),
         "answered_at": c.answered_at,
         "counts": {
             "participants": r.participants,

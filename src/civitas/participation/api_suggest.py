@@ -307,7 +307,7 @@ def moderation_queue(request: HttpRequest, target: str = "") -> list[dict[str, A
                 "title": public.scrub(obj.title) if isinstance(obj, Suggestion) else "",
                 "text": public.scrub(obj.text) if obj is not None else "",
                 "hidden": moderation.is_hidden(obj),
-                "reports": [{"reason": r.reason, "at": r.at} for r in g.reports],
+                "reports": [{"reason": public.scrub(r.reason), "at": r.at} for r in g.reports],
             }
         )
     return out

@@ -22,7 +22,7 @@ from civitas.kit.errors import Forbidden, InvalidInput, NotFound
 from civitas.kit.paging import Mapped
 from civitas.org import access
 from civitas.org.models import Unit
-from civitas.participation import orgs, volunteering
+from civitas.participation import orgs, public, volunteering
 from civitas.participation import selectors_tasks as sel
 from civitas.participation.models import Organisation, OrgKind, Task, TaskTake
 
@@ -161,15 +161,17 @@ def _org_out(o: Organisation) -> dict[str, Any]:
 
 
 def _task_out(t: Task, taken: int | None = None) -> dict[str, Any]:
+    # Tasks often arise from appeals, so a resident's phone is easily pasted into one: its
+    # texts are scrubbed as every public text is.
     return {
         "code": t.code,
         "city": t.city,
         "kind": t.kind,
-        "title": t.title,
-        "description": t.description,
+        "title": public.scrub(t.title),
+        "description": public.scrub(t.description),
         "publisher": t.publisher.code,
         "area": t.jurisdiction.code,
-        "place": t.place,
+        "place": public.scrub(t.place),
         "starts_at": t.starts_at,
         "ends_at": t.ends_at,
         "slots": t.slots,

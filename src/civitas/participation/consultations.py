@@ -470,7 +470,7 @@ def _notify_closed(c: Consultation) -> None:
                 'The consultation "%(title)s" is closed with %(n)d comments. Write the public '
                 "answer and what was changed."
             )
-            % {"title": c.title, "n": c.comments.count()},
+            % {"title": scrub(c.title), "n": c.comments.count()},
             topic="participation.consultation",
             dedupe_key=f"consultation-closed:{c.code}",
         )
@@ -856,9 +856,9 @@ def concerns(c: Consultation, *, top: int = 3) -> str:
     if parts:
         out.append(_("Most supported objections: %(list)s") % {"list": " ".join(parts)})
     if c.answer:
-        out.append(_("The office's answer: %(text)s") % {"text": _clip(c.answer, 600)})
+        out.append(_("The office's answer: %(text)s") % {"text": _clip(scrub(c.answer), 600)})
     if c.changes:
-        out.append(_("Changed: %(text)s") % {"text": _clip(c.changes, 600)})
+        out.append(_("Changed: %(text)s") % {"text": _clip(scrub(c.changes), 600)})
     return _clip(" ".join(out), stability.MAX_CONCERNS)
 
 

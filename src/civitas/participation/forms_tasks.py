@@ -13,6 +13,8 @@ from django.utils.translation import gettext_lazy as _
 from civitas.geo.models import Jurisdiction
 from civitas.org.models import Unit
 from civitas.participation.models import Offer, Organisation, OrgKind, Task
+from civitas.participation.orgs import DESCRIPTION_MAX as ORG_DESCRIPTION_MAX
+from civitas.participation.volunteering import DESCRIPTION_MAX
 
 DATETIME_INPUT = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 MAX_PLACES = 400
@@ -64,6 +66,7 @@ class TaskForm(forms.Form):
     description = forms.CharField(
         label=_("What is needed"),
         widget=forms.Textarea(attrs={"rows": 4}),
+        max_length=DESCRIPTION_MAX,
         help_text=_("Shown to the public: no names, phone numbers or house numbers."),
     )
     place = forms.CharField(
@@ -115,7 +118,10 @@ class OrgForm(forms.Form):
         required=False,
     )
     description = forms.CharField(
-        label=_("Description"), widget=forms.Textarea(attrs={"rows": 3}), required=False
+        label=_("Description"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        max_length=ORG_DESCRIPTION_MAX,
     )
     credit_code = forms.CharField(
         label=_("Unified social credit code"), max_length=30, required=False

@@ -133,7 +133,9 @@ def is_hidden(obj: Any) -> bool:
 
 
 def hidden_notice(obj: Any) -> str:
-    return _("hidden by a moderator: %(reason)s") % {"reason": obj.hidden_reason}
+    """What the public reads in place of hidden text; the reason often quotes what was hidden,
+    so it is scrubbed like the text itself."""
+    return _("hidden by a moderator: %(reason)s") % {"reason": public.scrub(obj.hidden_reason)}
 
 
 def sees_hidden(viewer: Any, obj: Item) -> bool:
@@ -315,7 +317,7 @@ def hide(actor: Any, *, target: str, target_id: Any, reason: str) -> Item:
             obj,
             _("Your text was hidden by a moderator"),
             _("A moderator hid your %(item)s from public pages: %(reason)s")
-            % {"item": label_of(obj), "reason": why},
+            % {"item": label_of(obj), "reason": public.scrub(why)},
             "participation.moderation",
         )
     return obj
@@ -354,7 +356,7 @@ def unhide(actor: Any, *, target: str, target_id: Any, reason: str) -> Item:
             obj,
             _("Your text is shown again"),
             _("A moderator showed your %(item)s again: %(reason)s")
-            % {"item": label_of(obj), "reason": why},
+            % {"item": label_of(obj), "reason": public.scrub(why)},
             "participation.moderation",
         )
     return obj

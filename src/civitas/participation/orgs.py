@@ -22,10 +22,15 @@ from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org import access
 from civitas.org import services as org_services
 from civitas.org.models import ApiKey, Role, Unit, UnitKind, User
+from civitas.participation import public
 from civitas.participation.access_rules import managing_units, may_manage
 from civitas.participation.models import Offer, Organisation, OrgKind, Participant
 
 STAFF_TO_TELL = (Role.UNIT_HANDLER, Role.UNIT_LEADER)
+NAME_MAX = 200
+DESCRIPTION_MAX = 2000  # shown on the organisation's public page
+CONTACT_NAME_MAX = 120
+REASON_MAX = 300
 
 
 def label(actor: Any) -> str:
@@ -147,6 +152,23 @@ def _check_org(data: OrgIn) -> None:
         raise InvalidInput(_("name: give the organisation's name"), details={"field": "name_en"})
     if len(data.contact_phone) > 40:
         raise InvalidInput(_("contact_phone: too long"), details={"field": "contact_phone"})
+    for name, limit in (
+        ("name_en", NAME_MAX),
+        ("name_zh", NAME_MAX),
+        ("description", DESCRIPTION_MAX),
+        ("contact_name", CONTACT_NAME_MAX),
+    ):
+        at_most(name, str(getattr(data, name) or "").strip(), limit)
+
+
+def at_most(field: str, value: str, limit: int) -> None:
+    """Refuse a text longer than ``limit``, naming the field."""
+    if len(value) > limit:
+        raise InvalidInput(
+            _("%(field)s: at most %(limit)d characters (this has %(n)d)")
+            % {"field": field, "limit": limit, "n": len(value)},
+            details={"field": field},
+        )
 
 
 def register_organisation(
@@ -207,9 +229,10 @@ def register_organisation(
             _tell(
                 partner,
                 [],
-                _("An organisation asks to be registered: %(name)s") % {"name": o.name},
+                _("An organisation asks to be registered: %(name)s")
+                % {"name": public.scrub(o.name)},
                 _("%(name)s (%(code)s) asks to take part in %(place)s; please confirm it.")
-                % {"name": o.name, "code": o.code, "place": place.name},
+                % {"name": public.scrub(o.name), "code": o.code, "place": place.name},
                 f"participation-org:{o.pk}:register",
             )
     return o
@@ -266,6 +289,7 @@ def move_organisation(
     reason = reason.strip()
     if needs_reason and not reason:
         raise InvalidInput(_("reason: say why"), details={"field": "reason"})
+    at_most("reason", reason, REASON_MAX)
     with transaction.atomic():
         o = _lock_org(org, version)
         who = _require_org_staff(actor, o)
@@ -277,7 +301,7 @@ def move_organisation(
             )
         before = org_snapshot(o)
         o.state = target
-        o.state_reason = reason[:300]
+        o.state_reason = reason
         o.version += 1
         o.save(update_fields=["state", "state_reason", "version"])
         audit.record(
@@ -292,9 +316,11 @@ def move_organisation(
         _tell(
             None,
             list(o.managers.filter(is_active=True)),
-            _("%(name)s: %(state)s") % {"name": o.name, "state": o.get_state_display()},
-            reason
-            or _("%(name)s is now %(state)s.") % {"name": o.name, "state": o.get_state_display()},
+            _("%(name)s: %(state)s")
+            % {"name": public.scrub(o.name), "state": o.get_state_display()},
+            public.scrub(reason)
+            or _("%(name)s is now %(state)s.")
+            % {"name": public.scrub(o.name), "state": o.get_state_display()},
             f"participation-org:{o.pk}:{o.version}",
         )
     return o
@@ -437,6 +463,7 @@ def decide_participant(
     reason = reason.strip()
     if not confirm and not reason:
         raise InvalidInput(_("reason: say why the report is declined"), details={"field": "reason"})
+    at_most("reason", reason, REASON_MAX)
     with transaction.atomic():
         p = _lock_part(participant)
         who = person(actor)
@@ -455,7 +482,7 @@ def decide_participant(
         before = part_snapshot(p)
         p.state = Participant.State.ACTIVE if confirm else Participant.State.LEFT
         p.confirmed_by, p.confirmed_at = label(who), clock.now()
-        p.note = "" if confirm else reason[:300]
+        p.note = "" if confirm else reason
         p.save(update_fields=["state", "confirmed_by", "confirmed_at", "note"])
         audit.record(
             actor=who,
@@ -472,7 +499,7 @@ def decide_participant(
             _("Your report to %(place)s") % {"place": p.home.name},
             _("The community confirmed you.")
             if confirm
-            else _("The community declined: %(why)s") % {"why": reason},
+            else _("The community declined: %(why)s") % {"why": public.scrub(reason)},
             f"participation-part:{p.pk}:{p.confirmed_at.isoformat()}",
         )
     return p

@@ -36,10 +36,42 @@ def _filtered(
         qs = qs.filter(jurisdiction_path__startswith=place.path) if place else qs.none()
     search = (search or "").strip()[:80]
     if search:
-        qs = qs.filter(
-            Q(title__icontains=search) | Q(text__icontains=search) | Q(code__iexact=search)
-        )
+        qs = qs.filter(Q(code__iexact=search) | _matching(qs, search))
     return qs
+
+
+# Text that scrubbing may change holds a digit (phones, identity numbers) or an "@" (e-mail).
+# Should public.scrub ever mask text with neither, this pattern must grow with it.
+_MAY_HOLD_MASKED = r"[0-9@]"
+# At most this many such suggestions are checked against their public text per search.
+SCRUBBED_CHECK_LIMIT = 2000
+
+
+def _matching(qs: QuerySet[Suggestion], search: str) -> Q:
+    """The suggestions whose *public* title or text (as :func:`public.scrub` shows it)
+    contains ``search``, ignoring case.
+
+    Searching the stored text would let anyone recover masked digits, or an e-mail address,
+    one guess at a time (does "81234567" find it?). So a search matches only what the public
+    view shows. The raw match is a cheap first filter in the database: what the public sees is
+    the stored text with some parts masked, so a text it finds also holds ``search`` as
+    typed, except across a mask. A title and text with no digit and no "@" are left unchanged
+    by scrubbing: for those the database's answer is exact. The others (those that may hold
+    something masked) are checked here against their scrubbed text, the newest first and at
+    most SCRUBBED_CHECK_LIMIT of them: a search can miss some of those, never reveal."""
+    found = qs.filter(Q(title__icontains=search) | Q(text__icontains=search))
+    risky = Q(title__regex=_MAY_HOLD_MASKED) | Q(text__regex=_MAY_HOLD_MASKED)
+    exact = found.exclude(risky).values("pk")
+    ids: list[int] = []
+    needle = search.casefold()
+    for pk, title, text in (
+        found.filter(risky)
+        .order_by("-pk")
+        .values_list("pk", "title", "text")[:SCRUBBED_CHECK_LIMIT]
+    ):
+        if needle in public.scrub(title).casefold() or needle in public.scrub(text).casefold():
+            ids.append(pk)
+    return Q(pk__in=exact) | Q(pk__in=ids)
 
 
 def public_suggestions(

@@ -37,6 +37,7 @@ from civitas.kit.models import AuditEntry
 from civitas.org import access
 from civitas.org import services as org_services
 from civitas.org.models import ApiKey, Role, Unit, UnitKind, User
+from civitas.participation import public
 from civitas.participation.models import Suggestion, Support
 
 TITLE_MAX = 200
@@ -363,7 +364,7 @@ def support(actor: Any, s: Suggestion) -> Suggestion:
                 % {
                     "count": s.support_count,
                     "code": s.code,
-                    "title": s.title,
+                    "title": public.scrub(s.title),
                     "due": s.answer_due.strftime("%Y-%m-%d %H:%M") if s.answer_due else "",
                 },
                 "participation.suggestion_due",
@@ -411,7 +412,11 @@ def answer(actor: Any, s: Suggestion, *, version: int | None, text: str) -> Sugg
             s.author,
             _("Your suggestion %(code)s was answered") % {"code": s.code},
             _("%(unit)s answered your suggestion %(code)s (%(title)s) publicly.")
-            % {"unit": s.unit.name if s.unit else "", "code": s.code, "title": s.title},
+            % {
+                "unit": s.unit.name if s.unit else "",
+                "code": s.code,
+                "title": public.scrub(s.title),
+            },
             "participation.suggestion_answered",
             f"suggestion-answered:{s.pk}",
         )
@@ -459,7 +464,7 @@ def close(actor: Any, s: Suggestion, *, version: int | None, reason: str) -> Sug
             s.author,
             _("Your suggestion %(code)s was closed") % {"code": s.code},
             _("Your suggestion %(code)s (%(title)s) was closed: %(reason)s")
-            % {"code": s.code, "title": s.title, "reason": why},
+            % {"code": s.code, "title": public.scrub(s.title), "reason": public.scrub(why)},
             "participation.suggestion_closed",
         )
     return s
@@ -516,7 +521,7 @@ def reassign(
                 unit,
                 _("Suggestion %(code)s needs your public answer") % {"code": s.code},
                 _("Suggestion %(code)s (%(title)s) was passed to your unit: %(reason)s")
-                % {"code": s.code, "title": s.title, "reason": why},
+                % {"code": s.code, "title": public.scrub(s.title), "reason": public.scrub(why)},
                 "participation.suggestion_due",
                 f"suggestion-due:{s.pk}:{unit.pk}",
             )
@@ -564,7 +569,7 @@ def flag_overdue(now: datetime | None = None) -> dict[str, int]:
                     % {
                         "count": s.support_count,
                         "code": s.code,
-                        "title": s.title,
+                        "title": public.scrub(s.title),
                         "due": s.answer_due.strftime("%Y-%m-%d %H:%M") if s.answer_due else "",
                     },
                     topic="participation.suggestion_overdue",

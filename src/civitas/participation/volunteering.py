@@ -23,19 +23,25 @@ from civitas.kit import audit, clock
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org import access
 from civitas.org.models import Unit, User
+from civitas.participation import public
 from civitas.participation.access_rules import managing_units, may_manage
 from civitas.participation.models import Organisation, Participant, Task, TaskTake
 from civitas.participation.orgs import _tell, label, person
 
 LIVE = (TaskTake.State.TAKEN, TaskTake.State.DONE)
 MAX_SLOTS = 500
+TITLE_MAX = 200
+DESCRIPTION_MAX = 5000  # a task is a call for help, not a report: a few paragraphs at most
+PLACE_MAX = 200
+REASON_MAX = 300  # as the page's field (and moderation's reasons)
+NOTE_MAX = 1000
 
 
 def task_snapshot(t: Task) -> dict[str, Any]:
     return {
         "code": t.code,
         "kind": t.kind,
-        "title": t.title,
+        "title": public.scrub(t.title),
         "publisher": t.publisher_id,
         "area": t.jurisdiction_path,
         "starts_at": t.starts_at,
@@ -91,6 +97,35 @@ def clean_hours(value: Any, field: str = "hours") -> Decimal:
     return hours.quantize(Decimal("0.1"))
 
 
+def _at_most(field: str, value: str, limit: int) -> None:
+    if len(value) > limit:
+        raise InvalidInput(
+            _("%(field)s: at most %(limit)d characters (this has %(n)d)")
+            % {"field": field, "limit": limit, "n": len(value)},
+            details={"field": field},
+        )
+
+
+def _zoned(value: Any, field: str) -> datetime:
+    """A time with its zone. A time without one is ambiguous (which city's clock?) and, compared
+    with the aware clock, would fail: the API refuses it naming the field. The page's form
+    reads its local times in the city's zone before they get here (forms_tasks)."""
+    if not isinstance(value, datetime):
+        raise InvalidInput(
+            _("%(field)s: give a date and time") % {"field": field}, details={"field": field}
+        )
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidInput(
+            _(
+                "%(field)s: give the time with its zone (e.g. 2030-01-01T10:00:00+08:00 or "
+                "…Z); a time without a zone is ambiguous"
+            )
+            % {"field": field},
+            details={"field": field},
+        )
+    return value
+
+
 def publish(*, actor: Any, data: TaskIn) -> Task:
     who = person(actor)
     place = data.jurisdiction
@@ -116,11 +151,14 @@ def publish(*, actor: Any, data: TaskIn) -> Task:
             _("kind: choose among %(known)s") % {"known": ", ".join(Task.Kind.values)},
             details={"field": "kind"},
         )
-    for name in ("title", "description"):
-        if not str(getattr(data, name)).strip():
+    for name, limit in (("title", TITLE_MAX), ("description", DESCRIPTION_MAX)):
+        value = str(getattr(data, name) or "").strip()
+        if not value:
             raise InvalidInput(_("%(field)s: required") % {"field": name}, details={"field": name})
-    if len(data.title) > 200:
-        raise InvalidInput(_("title: at most 200 characters"), details={"field": "title"})
+        _at_most(name, value, limit)
+    _at_most("place", data.place.strip(), PLACE_MAX)
+    for name in ("starts_at", "ends_at"):
+        _zoned(getattr(data, name), name)
     if data.ends_at <= data.starts_at:
         raise InvalidInput(
             _("ends_at: the end must come after the start"), details={"field": "ends_at"}
@@ -155,7 +193,7 @@ def publish(*, actor: Any, data: TaskIn) -> Task:
             publisher=data.publisher,
             jurisdiction=place,
             jurisdiction_path=place.path,
-            place=data.place.strip()[:200],
+            place=data.place.strip(),
             starts_at=data.starts_at,
             ends_at=data.ends_at,
             slots=int(data.slots),
@@ -278,7 +316,7 @@ def take(*, actor: Any, task: str, organisation: Organisation | str | None = Non
             [],
             _("Task %(code)s taken") % {"code": t.code},
             _("A place of %(title)s was taken (%(n)s of %(slots)s).")
-            % {"title": t.title, "n": _live(t), "slots": t.slots},
+            % {"title": public.scrub(t.title), "n": _live(t), "slots": t.slots},
             f"participation-task:{t.pk}:take:{k.pk}",
         )
     return k
@@ -316,7 +354,7 @@ def withdraw(*, actor: Any, task: str) -> TaskTake:
             t.publisher,
             [],
             _("A place of task %(code)s was given back") % {"code": t.code},
-            _("%(title)s has a free place again.") % {"title": t.title},
+            _("%(title)s has a free place again.") % {"title": public.scrub(t.title)},
             f"participation-task:{t.pk}:withdraw:{k.pk}",
         )
     return k
@@ -336,6 +374,8 @@ def complete(
     *, actor: Any, task: str, take_id: int, hours: Any = None, no_show: bool = False, note: str = ""
 ) -> TaskTake:
     """The publisher's staff confirm a take: done with the hours, or a no-show."""
+    note = str(note or "").strip()
+    _at_most("note", note, NOTE_MAX)
     with transaction.atomic():
         t = lock_task(task)
         who = _require_manager(actor, t)
@@ -381,7 +421,7 @@ def complete(
                 )
             k.state, k.hours = TaskTake.State.DONE, worked
         k.confirmed_by, k.confirmed_at = label(who), clock.now()
-        k.note = note.strip()[:1000]
+        k.note = note
         k.save(update_fields=["state", "hours", "confirmed_by", "confirmed_at", "note"])
         _refill(t)
         audit.record(
@@ -396,10 +436,10 @@ def complete(
             None,
             [k.user],
             _("Task %(code)s") % {"code": t.code},
-            _("You did not come to %(title)s.") % {"title": t.title}
+            _("You did not come to %(title)s.") % {"title": public.scrub(t.title)}
             if no_show
             else _("Thank you: %(hours)s hours recorded for %(title)s.")
-            % {"hours": k.hours, "title": t.title},
+            % {"hours": k.hours, "title": public.scrub(t.title)},
             f"participation-task:{t.pk}:confirm:{k.pk}",
         )
     return k
@@ -448,6 +488,7 @@ def cancel(*, actor: Any, task: str, reason: str, version: int | None = None) ->
     reason = reason.strip()
     if not reason:
         raise InvalidInput(_("reason: say why the task is cancelled"), details={"field": "reason"})
+    _at_most("reason", reason, REASON_MAX)
     with transaction.atomic():
         t = lock_task(task, version)
         who = _require_manager(actor, t)
@@ -471,7 +512,7 @@ def cancel(*, actor: Any, task: str, reason: str, version: int | None = None) ->
             )
         ]
         TaskTake.objects.filter(task=t, state=TaskTake.State.TAKEN).update(
-            state=TaskTake.State.WITHDRAWN, note=reason[:1000]
+            state=TaskTake.State.WITHDRAWN, note=reason
         )
         t.status, t.closed_at = Task.Status.CANCELLED, clock.now()
         t.version += 1
@@ -490,7 +531,8 @@ def cancel(*, actor: Any, task: str, reason: str, version: int | None = None) ->
                 None,
                 takers,
                 _("Task %(code)s cancelled") % {"code": t.code},
-                _("%(title)s was cancelled: %(why)s") % {"title": t.title, "why": reason},
+                _("%(title)s was cancelled: %(why)s")
+                % {"title": public.scrub(t.title), "why": public.scrub(reason)},
                 f"participation-task:{t.pk}:cancel",
             )
     return t
