@@ -326,15 +326,16 @@ def test_accept_assign_schedule_and_record_a_session(med: dict[str, Any]) -> Non
     assert fresh(d).lead_mediator == second
     s = _session(med, d, c)
     assert s is not None and fresh(d).status == Status.MEDIATING
-    r = act(
-        c,
-        d,
-        "session_result",
-        session=s.pk,
-        result=Session.Result.CONTINUE,
-        attendees="both",
-        minutes="They talked.",
-    )
+    with clock.frozen(s.scheduled_at + timedelta(hours=1)):  # a result once it is held
+        r = act(
+            c,
+            d,
+            "session_result",
+            session=s.pk,
+            result=Session.Result.CONTINUE,
+            attendees="both",
+            minutes="They talked.",
+        )
     s.refresh_from_db()
     assert s.result == Session.Result.CONTINUE and s.held and s.minutes == "They talked."
     html = r.content.decode()
@@ -512,7 +513,8 @@ def test_a_no_show_needs_no_minutes(med: dict[str, Any]) -> None:
     c = client_for(med["mediator_c"])
     act(c, d, "accept")
     s = _session(med, d, c)
-    act(c, d, "session_result", session=s.pk, result="no_show", minutes="")
+    with clock.frozen(s.scheduled_at + timedelta(hours=1)):  # a result once it is held
+        act(c, d, "session_result", session=s.pk, result="no_show", minutes="")
     s.refresh_from_db()
     assert s.result == Session.Result.NO_SHOW and not s.held
 

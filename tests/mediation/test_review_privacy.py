@@ -2,14 +2,13 @@
 
 Parties' names and phones are masked for analysts and API keys (may_see_parties), but the
 free text of the dispute (its summary) is returned verbatim, so a phone or identity number
-typed there reaches them. Marked xfail(strict) until fixed.
+typed there reaches them.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
@@ -29,11 +28,6 @@ def _as(user: Any) -> Client:
     return c
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: an analyst (parties masked) reads phone/ID numbers typed into a dispute's "
-    "summary in the API (api_disputes.py:100 returns d.summary verbatim even when hide)",
-)
 def test_analyst_api_summary_does_not_carry_phone_or_id(med: dict[str, Any]) -> None:
     d = register(med, summary=SUMMARY)
     assert not services.may_see_parties(med["analyst"], d)
@@ -45,11 +39,6 @@ def test_analyst_api_summary_does_not_carry_phone_or_id(med: dict[str, Any]) -> 
     assert ID_NUMBER not in body["summary"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: an API key with disputes:read reads phone/ID numbers typed into a "
-    "dispute's summary (api_disputes.py:100)",
-)
 def test_api_key_summary_does_not_carry_phone_or_id(med: dict[str, Any]) -> None:
     d = register(med, summary=SUMMARY)
     with transaction.atomic():
@@ -62,11 +51,6 @@ def test_api_key_summary_does_not_carry_phone_or_id(med: dict[str, Any]) -> None
     assert ID_NUMBER not in r.content.decode()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: the dispute page shows the summary verbatim to an analyst who may not see "
-    "the parties (templates/mediation/dispute.html:31)",
-)
 def test_analyst_page_summary_does_not_carry_phone_or_id(med: dict[str, Any]) -> None:
     d = register(med, summary=SUMMARY)
     page = _as(med["analyst"]).get(reverse("mediation-dispute", args=[d.code]))

@@ -1,14 +1,10 @@
-"""Review (issue 8): sessions' times and minutes over the API.
-
-Marked xfail(strict) until fixed (the fixer removes the mark).
-"""
+"""Review (issue 8): sessions' times and minutes over the API."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from django.test import Client
 
 from civitas.kit import clock
@@ -34,11 +30,6 @@ def _accepted(med: dict[str, Any]) -> tuple[Client, str]:
     return api, url
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a session can be scheduled years before the dispute was even received "
-    "(services.schedule_session checks only that scheduled_at is aware)",
-)
 def test_session_cannot_be_scheduled_before_the_dispute_was_received(med: dict[str, Any]) -> None:
     api, url = _accepted(med)
     r = _post(
@@ -50,11 +41,6 @@ def test_session_cannot_be_scheduled_before_the_dispute_was_received(med: dict[s
     assert r.json()["error"]["details"]["field"] == "scheduled_at"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a session scheduled for next year can be recorded as held, with an "
-    "agreement as its result, today (services.record_session does not compare with the clock)",
-)
 def test_a_session_is_not_recorded_as_held_before_its_time(med: dict[str, Any]) -> None:
     api, url = _accepted(med)
     r = _post(
@@ -72,11 +58,6 @@ def test_a_session_is_not_recorded_as_held_before_its_time(med: dict[str, Any]) 
     assert not Session.objects.get(dispute__code=url.rsplit("/", 1)[-1]).held
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="review: a session's minutes (and attendees) have no length limit: 200,000 "
-    "characters are stored (services.record_session; other texts are capped)",
-)
 def test_minutes_have_a_length_limit(med: dict[str, Any]) -> None:
     api, url = _accepted(med)
     at = clock.now() + timedelta(hours=1)

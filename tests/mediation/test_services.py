@@ -164,45 +164,51 @@ def test_accept_session_agreement_follow_up_kept_closes_resolved(med: dict[str, 
         mediators=[med["mediator_c"]],
     )
     assert s.number == 1 and Dispute.objects.get(pk=d.pk).status == Status.MEDIATING
-    s = services.record_session(
-        actor=med["mediator_c"],
-        session=s,
-        result=Session.Result.CONTINUE,
-        minutes="Both sides heard.",
-        attendees="Wang, Li",
-    )
-    assert s.held and s.result == Session.Result.CONTINUE
-    with pytest.raises(Conflict):
+    with pytest.raises(InvalidInput) as err:  # not before the session's time
         services.record_session(
-            actor=med["mediator_c"], session=s, result=Session.Result.AGREED, minutes="again"
+            actor=med["mediator_c"], session=s, result=Session.Result.CONTINUE, minutes="m"
         )
-    a = services.record_agreement(
-        actor=med["mediator_c"],
-        dispute=d,
-        facts="Leak from flat 301.",
-        terms="Li pays 800 yuan for repairs.",
-        signed_on=clock.now().date(),
-        amount="800",
-        perform_by=clock.now().date() + timedelta(days=10),
-    )
-    d = Dispute.objects.get(pk=d.pk)
-    assert d.status == Status.AGREED and a.number == f"{d.code}-A1"
-    f = FollowUp.objects.get(dispute=d)
-    assert f.due_on == clock.now().date() + timedelta(days=17)
-    d = services.record_follow_up(
-        actor=med["mediator_c"], follow_up=f, kept=True, method=FollowUp.Method.PHONE
-    )
-    assert (d.status, d.outcome) == (Status.CLOSED, Outcome.RESOLVED)
-    assert _stages(d) == [(Tier.COMMUNITY, "T-D1-S1-C1-MEDIATION", Stage.Result.AGREED)]
-    actions = list(Event.objects.filter(dispute=d).values_list("action", flat=True))
-    assert actions == [
-        "register",
-        "accept",
-        "schedule_session",
-        "record_session",
-        "record_agreement",
-        "record_follow_up",
-    ]
+    assert err.value.details["field"] == "result"
+    with clock.frozen(when + timedelta(hours=2)):
+        s = services.record_session(
+            actor=med["mediator_c"],
+            session=s,
+            result=Session.Result.CONTINUE,
+            minutes="Both sides heard.",
+            attendees="Wang, Li",
+        )
+        assert s.held and s.result == Session.Result.CONTINUE
+        with pytest.raises(Conflict):
+            services.record_session(
+                actor=med["mediator_c"], session=s, result=Session.Result.AGREED, minutes="again"
+            )
+        a = services.record_agreement(
+            actor=med["mediator_c"],
+            dispute=d,
+            facts="Leak from flat 301.",
+            terms="Li pays 800 yuan for repairs.",
+            signed_on=clock.now().date(),
+            amount="800",
+            perform_by=clock.now().date() + timedelta(days=10),
+        )
+        d = Dispute.objects.get(pk=d.pk)
+        assert d.status == Status.AGREED and a.number == f"{d.code}-A1"
+        f = FollowUp.objects.get(dispute=d)
+        assert f.due_on == clock.now().date() + timedelta(days=17)
+        d = services.record_follow_up(
+            actor=med["mediator_c"], follow_up=f, kept=True, method=FollowUp.Method.PHONE
+        )
+        assert (d.status, d.outcome) == (Status.CLOSED, Outcome.RESOLVED)
+        assert _stages(d) == [(Tier.COMMUNITY, "T-D1-S1-C1-MEDIATION", Stage.Result.AGREED)]
+        actions = list(Event.objects.filter(dispute=d).values_list("action", flat=True))
+        assert actions == [
+            "register",
+            "accept",
+            "schedule_session",
+            "record_session",
+            "record_agreement",
+            "record_follow_up",
+        ]
 
 
 def test_follow_up_not_kept_goes_back_to_mediation(med: dict[str, Any]) -> None:

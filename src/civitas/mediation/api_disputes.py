@@ -20,6 +20,7 @@ from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit.errors import Forbidden, InvalidInput, NotFound
 from civitas.kit.paging import Mapped
+from civitas.kit.redact import scrub
 from civitas.mediation import rules, selectors, services
 from civitas.mediation.models import Dispute, FollowUp, Session
 from civitas.mediation.schemas import (
@@ -65,7 +66,10 @@ def _out(d: Dispute) -> dict[str, Any]:
     return {
         "code": d.code,
         "city": d.city,
-        "title": d.title,
+        # Lists do not work out per row who may see the parties: a title there is masked of
+        # phones, identity numbers and e-mails for everyone (the detail shows it whole to
+        # those who may see the parties).
+        "title": scrub(d.title),
         "type": d.type,
         "source": d.source,
         "status": d.status,
@@ -97,7 +101,8 @@ def _detail(actor: Any, d: Dispute) -> dict[str, Any]:
     hide = not x.parties_visible
     return {
         **_out(d),
-        "summary": d.summary,
+        "title": scrub(d.title) if hide else d.title,
+        "summary": scrub(d.summary) if hide else d.summary,
         "address": "" if hide else d.address,
         "outcome_note": "" if hide else d.outcome_note,
         "parties": [

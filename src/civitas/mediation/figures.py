@@ -56,6 +56,7 @@ from django.utils.translation import gettext as _
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
 from civitas.kit.errors import Forbidden, InvalidInput
+from civitas.kit.redact import scrub
 from civitas.kit.spreadsheet import csv_cell
 from civitas.mediation.models import (
     OPEN_STATUSES,
@@ -496,6 +497,8 @@ def place_summary(actor: Any, j: Jurisdiction) -> PlaceDisputes:
             "code", "title", "tier", "status", "received_at", "due_at", "type"
         )[:LATEST]
     )
+    for d in latest:  # shown to all the place's readers: no phone or identity number in it
+        d.title = scrub(d.title)
     return PlaceDisputes(
         open=got["open"],
         overdue=got["overdue"],

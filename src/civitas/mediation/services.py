@@ -51,6 +51,7 @@ from typing import Any
 
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import Appeal
@@ -58,6 +59,7 @@ from civitas.appeals.models import Event as AppealEvent
 from civitas.geo.models import Jurisdiction
 from civitas.kit import audit, clock, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
+from civitas.kit.redact import scrub
 from civitas.mediation import rules
 from civitas.mediation.models import (
     OPEN_STATUSES,
@@ -85,6 +87,12 @@ from civitas.org.models import Membership, Role, Unit, UnitKind, User
 SYSTEM = "system:mediation"
 NOTICE_ROLES = (Role.MEDIATOR, Role.UNIT_LEADER)
 REFERRAL_CHANNELS = (Channel.COURT, Channel.PETITION, Channel.LABOUR_ARBITRATION)
+# Longest free texts, in characters (the pages' forms say the same).
+SUMMARY_MAX = 5000
+NOTE_MAX = 4000  # notes and reasons of moves, follow-up notes, closing notes
+ATTENDEES_MAX = 2000
+MINUTES_MAX = 20000
+AGREEMENT_MAX = 20000  # the facts, and the terms, of an agreement
 
 
 class IllegalMove(Conflict):
@@ -366,14 +374,16 @@ def _audit(
         object_id=d.code,
         before=before,
         after=_snapshot(d),
-        reason=reason,
+        reason=scrub(reason),  # the audit keeps who did what, not the parties' numbers
         extra=extra or None,
     )
 
 
 def notify(unit: Unit, subject: str, body: str, dedupe_key: str = "") -> int:
     """Tell the mediators and leaders of ``unit`` (its duty phone when nobody can be
-    reached). Returns how many messages were queued."""
+    reached). Returns how many messages were queued. Phones, identity numbers and e-mail
+    addresses typed into a title or note are masked: notices leave the system (SMS, mail)."""
+    subject, body = scrub(subject), scrub(body)
     people = org_services.people_in(unit, NOTICE_ROLES)
     n = 0
     for channel, recipient in org_services.notice_addresses(people, fallback=unit):
@@ -403,15 +413,23 @@ def _tell_new_unit(d: Dispute, why: str) -> None:
     )
 
 
-def _required(value: str, fld: str, message: str, max_length: int | None = None) -> str:
+def _capped(value: str, fld: str, max_length: int) -> str:
+    """``value`` stripped, refused when longer than ``max_length`` characters."""
     text = (value or "").strip()
-    if not text:
-        raise InvalidInput(message, details={"field": fld})
-    if max_length and len(text) > max_length:
+    if len(text) > max_length:
         raise InvalidInput(
             _("%(field)s is longer than %(n)s characters") % {"field": fld, "n": max_length},
             details={"field": fld},
         )
+    return text
+
+
+def _required(value: str, fld: str, message: str, max_length: int | None = None) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise InvalidInput(message, details={"field": fld})
+    if max_length:
+        _capped(text, fld, max_length)
     return text
 
 
@@ -468,6 +486,8 @@ def _validate(data: DisputeIn) -> dict[str, str]:
         errors["title"] = _("the title is longer than 200 characters")
     if not (data.summary or "").strip():
         errors["summary"] = _("say what the dispute is about")
+    elif len(data.summary.strip()) > SUMMARY_MAX:
+        errors["summary"] = _("the summary is longer than %(n)s characters") % {"n": SUMMARY_MAX}
     if data.type not in DisputeType.values:
         errors["type"] = _("choose the type of dispute")
     if data.risk_level not in RiskLevel.values:
@@ -777,7 +797,7 @@ def accept(*, actor: Any, dispute: Dispute, version: int | None = None, note: st
             d.lead_mediator = actor
             fields.append("lead_mediator")
         _save(d, fields)
-        _event(d, actor, "accept", from_status=was, note=note.strip())
+        _event(d, actor, "accept", from_status=was, note=_capped(note, "note", NOTE_MAX))
         _audit(actor, "accept", d, before)
     return d
 
@@ -811,7 +831,7 @@ def assign_lead_mediator(
                 channel=channel,
                 recipient=recipient,
                 subject=_("You lead the mediation of dispute %(code)s") % {"code": d.code},
-                body=d.title,
+                body=scrub(d.title),
                 topic="mediation",
             )
     return d
@@ -832,6 +852,13 @@ def schedule_session(
         _require_act(actor, d)
         if not isinstance(scheduled_at, datetime) or scheduled_at.tzinfo is None:
             raise InvalidInput(_("give the time of the session"), details={"field": "scheduled_at"})
+        # Forms give the minute: a session "now" is not before a dispute received this minute.
+        if scheduled_at < d.received_at.replace(second=0, microsecond=0):
+            raise InvalidInput(
+                _("the session cannot be before the dispute was received (%(at)s)")
+                % {"at": timezone.localtime(d.received_at).strftime("%Y-%m-%d %H:%M")},
+                details={"field": "scheduled_at"},
+            )
         place = _required(place, "place", _("say where the session is held"), 200)
         if not mediators:
             raise InvalidInput(_("name at least one mediator"), details={"field": "mediators"})
@@ -899,7 +926,18 @@ def record_session(
             raise InvalidInput(_("choose the result of the session"), details={"field": "result"})
         if held and result != Session.Result.NO_SHOW:
             minutes = _required(minutes, "minutes", _("write the minutes of the session"))
-        s.result, s.minutes, s.attendees = result, (minutes or "").strip(), attendees.strip()
+        minutes = _capped(minutes, "minutes", MINUTES_MAX)
+        attendees = _capped(attendees, "attendees", ATTENDEES_MAX)
+        if s.scheduled_at > clock.now():
+            raise InvalidInput(
+                _("session %(n)s is planned for %(at)s: its result is recorded after it is held")
+                % {
+                    "n": s.number,
+                    "at": timezone.localtime(s.scheduled_at).strftime("%Y-%m-%d %H:%M"),
+                },
+                details={"field": "result"},
+            )
+        s.result, s.minutes, s.attendees = result, minutes, attendees
         s.held = held and result != Session.Result.NO_SHOW
         s.recorded_by, s.recorded_at = _label(actor), clock.now()
         s.save(
@@ -932,14 +970,21 @@ def record_agreement(
         d = lock(dispute, version)
         _check(d, "record_agreement")
         _require_act(actor, d)
-        facts = _required(facts, "facts", _("set out the facts and the dispute"))
-        terms = _required(terms, "terms", _("write the terms agreed"))
-        if not isinstance(signed_on, date):
+        facts = _required(facts, "facts", _("set out the facts and the dispute"), AGREEMENT_MAX)
+        terms = _required(terms, "terms", _("write the terms agreed"), AGREEMENT_MAX)
+        if not isinstance(signed_on, date) or isinstance(signed_on, datetime):
             raise InvalidInput(_("give the date of signing"), details={"field": "signed_on"})
         today = clock.now().date()
         if signed_on > today:
             raise InvalidInput(
                 _("the date of signing is in the future"), details={"field": "signed_on"}
+            )
+        received_on = timezone.localtime(d.received_at).date()
+        if signed_on < received_on:
+            raise InvalidInput(
+                _("the agreement cannot be signed before the dispute was received (%(on)s)")
+                % {"on": received_on.isoformat()},
+                details={"field": "signed_on"},
             )
         if perform_by is not None and perform_by < signed_on:
             raise InvalidInput(
@@ -1001,6 +1046,7 @@ def record_follow_up(
             raise InvalidInput(_("choose what happens next"), details={"field": "then"})
         if not kept:
             note = _required(note, "note", _("say how the agreement is not kept"))
+        note = _capped(note, "note", NOTE_MAX)
         f.done_at, f.method, f.kept = clock.now(), method, bool(kept)
         f.note, f.done_by = (note or "").strip(), _label(actor)
         f.save(update_fields=["done_at", "method", "kept", "note", "done_by"])
@@ -1089,7 +1135,7 @@ def fail(*, actor: Any, dispute: Dispute, reason: str, version: int | None = Non
         d = lock(dispute, version)
         _check(d, "fail")
         _require_act(actor, d)
-        reason = _required(reason, "reason", _("say why mediation failed"))
+        reason = _required(reason, "reason", _("say why mediation failed"), NOTE_MAX)
         step = rules.after_failure(d.type, d.tier, d.channel)
         if step.kind == "escalate":
             return _move_up(d, actor, Stage.Result.FAILED, step.tier, step.reason, reason)
@@ -1109,7 +1155,7 @@ def escalate(
         d = lock(dispute, version)
         _check(d, "escalate")
         _require_coordinate(actor, d)
-        reason = _required(reason, "reason", _("say why the dispute goes up"))
+        reason = _required(reason, "reason", _("say why the dispute goes up"), NOTE_MAX)
         if to_tier is not None and to_tier not in Tier.values:
             raise InvalidInput(_("choose a level"), details={"field": "to_tier"})
         return _move_up(
@@ -1206,7 +1252,7 @@ def set_risk_level(
         _require_coordinate(actor, d)
         if level not in RiskLevel.values:
             raise InvalidInput(_("choose low, medium or high risk"), details={"field": "level"})
-        reason = _required(reason, "reason", _("say why the risk changed"))
+        reason = _required(reason, "reason", _("say why the risk changed"), NOTE_MAX)
         if level == d.risk_level:
             raise IllegalMove(
                 _("the risk level is already %(level)s") % {"level": RiskLevel(level).label},
@@ -1265,7 +1311,7 @@ def refer(
                 _("refer to the court, the petition office or labour arbitration"),
                 details={"field": "channel"},
             )
-        note = _required(note, "note", _("say why and where the dispute is referred"))
+        note = _required(note, "note", _("say why and where the dispute is referred"), NOTE_MAX)
         return _refer(d, actor, channel, note, Stage.Result.REFERRED, {"code": "referred"})
 
 
@@ -1274,7 +1320,7 @@ def withdraw(*, actor: Any, dispute: Dispute, reason: str, version: int | None =
         d = lock(dispute, version)
         _check(d, "withdraw")
         _require_act(actor, d)
-        reason = _required(reason, "reason", _("say why the parties withdrew"))
+        reason = _required(reason, "reason", _("say why the parties withdrew"), NOTE_MAX)
         before, was = _snapshot(d), d.status
         _end_stage(d, Stage.Result.WITHDRAWN)
         FollowUp.objects.filter(dispute=d, done_at__isnull=True).delete()
@@ -1305,7 +1351,7 @@ def close(
                 },
                 details={"field": "outcome"},
             )
-        note = (note or "").strip()
+        note = _capped(note, "note", NOTE_MAX)
         if d.status != Status.REFERRED or outcome != Outcome.REFERRED:
             note = _required(note, "note", _("say how the dispute ended"))
         before, was = _snapshot(d), d.status

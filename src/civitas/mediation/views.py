@@ -21,6 +21,7 @@ from django.utils.translation import gettext_lazy
 from civitas.appeals import workflow as appeal_workflow
 from civitas.appeals.models import Appeal
 from civitas.kit import clock
+from civitas.kit.redact import scrub
 from civitas.mediation import forms as f
 from civitas.mediation import services
 from civitas.mediation import views_common as common
@@ -102,7 +103,9 @@ def _filtered(request: HttpRequest) -> tuple[f.FilterForm, QuerySet[Dispute], st
         qs = qs.filter(status__in=OPEN_STATUSES, due_at__lt=clock.now())
     q = str(data.get("q") or "").strip()
     if q:
-        qs = qs.filter(Q(code__icontains=q) | Q(title__icontains=q) | Q(summary__icontains=q))
+        # Not the summary: whoever may not see the parties could search it for a phone or
+        # identity number and learn which dispute names it.
+        qs = qs.filter(Q(code__icontains=q) | Q(title__icontains=q))
     form.view_now = view  # type: ignore[attr-defined]
     return form, qs, error
 
@@ -117,7 +120,11 @@ def disputes(request: HttpRequest) -> HttpResponse:
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     now = clock.now()
     rows = [
-        {"d": d, "overdue": d.status in OPEN_STATUSES and d.due_at is not None and d.due_at < now}
+        {
+            "d": d,
+            "title": scrub(d.title),  # a list: masked for everyone (the page shows it whole)
+            "overdue": d.status in OPEN_STATUSES and d.due_at is not None and d.due_at < now,
+        }
         for d in page
     ]
     params = request.GET.copy()
@@ -325,6 +332,10 @@ def render_dispute(
     open_stage = next((s for s in stages if s.ended_at is None), None)
     context: dict[str, Any] = {
         "d": d,
+        # Those who may not see the parties read the texts with phones, identity numbers and
+        # e-mails masked; notes, minutes and agreements (which name the parties) not at all.
+        "title": d.title if see else scrub(d.title),
+        "summary": d.summary if see else scrub(d.summary),
         "is_open": d.status in OPEN_STATUSES,
         "overdue": d.status in OPEN_STATUSES and d.due_at is not None and d.due_at < now,
         "reasons": common.reasons_text(open_stage.reasons if open_stage else []),

@@ -459,7 +459,8 @@ class _Player:
             services.schedule_session(
                 actor=actor,
                 dispute=d,
-                scheduled_at=when + timedelta(days=2, hours=2),
+                # held the same day (a result is recorded only after the session's time)
+                scheduled_at=min(when + timedelta(hours=2), self.now),
                 place=f"{d.unit.name_zh}调解室",
                 mediators=[actor],
                 version=v,
