@@ -169,6 +169,8 @@ def test_org_and_participant_notices_mask_reasons(part: dict[str, Any]) -> None:
         ),
     )
     orgs.move_organisation(actor=part["community"], org=o.code, move="suspend", reason=PHONE)
+    detail = _as(part["community"]).get(f"/api/participation/organisations/{o.code}")
+    assert detail.status_code == 200 and detail.json()["state_reason"] == MASKED
     p = orgs.report(actor=r, home=part["T-D1-S1-C1"], is_volunteer=True, is_party_member=False)
     orgs.decide_participant(
         actor=part["community"], participant=p.pk, confirm=False, reason=f"call {PHONE}"

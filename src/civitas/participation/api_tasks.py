@@ -234,7 +234,7 @@ def get_organisation(request: HttpRequest, code: str) -> dict[str, Any]:
     return {
         **_org_out(o),
         "state": o.state,
-        "state_reason": o.state_reason,
+        "state_reason": public.scrub(o.state_reason),
         "credit_code": o.credit_code if see else None,
         "contact_name": o.contact_name if see else None,
         "contact_phone": o.contact_phone if see else None,
