@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils import timezone
 
 from civitas.appeals.models import Appeal
 from civitas.citypacks.demo.places import CITY
@@ -187,6 +188,8 @@ def _dispute_ref(codes: list[str], i: int) -> str:
 
 def _build() -> dict[str, int]:
     now = clock.now().replace(second=0, microsecond=0)
+    # Tasks start at nine in the morning, city time, some days before or after today.
+    morning = timezone.localtime(now).replace(hour=9, minute=0)
     # Tasks asking for a mediator name open disputes of the mediation demo (made before).
     disputes = list(
         Dispute.objects.filter(city=CITY, status__in=OPEN_STATUSES)
@@ -349,7 +352,7 @@ def _build() -> dict[str, int]:
         (street, office, HOME, Task.Kind.CLEAN_UP, "Clearing the bicycle shed", 7, 2, 3),
     ]
     for i, (actor, unit, area, kind, title, days, hours, slots) in enumerate(past):
-        start = now - timedelta(days=days)
+        start = morning - timedelta(days=days)
         with clock.frozen(start - timedelta(days=2)):
             t = publish(
                 actor,
@@ -471,7 +474,7 @@ def _build() -> dict[str, int]:
         (street, office, STREET, Task.Kind.EVENT, "Help at the street's sports day", 0, 6, 4, 2),
     ]
     for i, (actor, unit, area, kind, title, days, hours, slots, n_takes) in enumerate(upcoming):
-        start = now + timedelta(days=days, hours=9) if days else now - timedelta(hours=1)
+        start = morning + timedelta(days=days) if days else now - timedelta(hours=1)
         appeal = appeals[1 + i % 2] if i in (3, 4) and len(appeals) >= 3 else None
         t = publish(
             actor,
