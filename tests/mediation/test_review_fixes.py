@@ -286,3 +286,10 @@ def test_notices_and_audit_carry_no_numbers(med: dict[str, Any]) -> None:
     services.withdraw(actor=med["mediator_c"], dispute=d, reason=f"Wang called from {PHONE}")
     entry = AuditEntry.objects.get(action="dispute.withdraw", object_id=d.code)
     assert PHONE not in entry.reason and "138****0009" in entry.reason
+
+
+def test_the_risk_register_entry_carries_no_numbers(med: dict[str, Any]) -> None:
+    d = register(med, title=TITLE, risk_level="high")
+    d.refresh_from_db()
+    assert d.risk is not None
+    assert PHONE not in d.risk.title and "138****0009" in d.risk.title

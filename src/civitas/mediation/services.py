@@ -1221,12 +1221,14 @@ def _open_risk(d: Dispute, actor: Any) -> None:
     from civitas.risk import services as risk_services
     from civitas.risk.models import Level
 
+    # The register is read more widely than the dispute: no party's numbers in its title.
+    title = _("Dispute %(code)s: %(title)s") % {"code": d.code, "title": scrub(d.title)}
     risk = risk_services.create_risk(
         actor=f"{SYSTEM} ({_label(actor)})",
         city=d.city,
         system=True,
         data=risk_services.RiskIn(
-            title=(_("Dispute %(code)s: %(title)s") % {"code": d.code, "title": d.title})[:200],
+            title=title[:200],
             level=Level.ORANGE,
             owner_unit=_risk_owner(d),
             deadline=clock.now() + timedelta(days=30),
