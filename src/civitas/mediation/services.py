@@ -53,6 +53,7 @@ from django.db import IntegrityError, transaction
 from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext_lazy
 
 from civitas.appeals.models import Appeal
 from civitas.appeals.models import Event as AppealEvent
@@ -259,19 +260,20 @@ def _check(dispute: Dispute, move: str) -> None:
         )
 
 
+# Words for "dispute X is <status>: it cannot be <word> now", translated when shown.
 _MOVE_WORDS = {
-    "accept": "accepted",
-    "assign_lead_mediator": "given a lead mediator",
-    "schedule_session": "given a session",
-    "record_session": "given session minutes",
-    "record_agreement": "settled by an agreement",
-    "record_follow_up": "followed up",
-    "fail": "marked as failed",
-    "escalate": "escalated",
-    "set_risk_level": "given a new risk level",
-    "refer": "referred",
-    "withdraw": "withdrawn",
-    "close": "closed",
+    "accept": pgettext_lazy("a dispute cannot be … now", "accepted"),
+    "assign_lead_mediator": pgettext_lazy("a dispute cannot be … now", "given a lead mediator"),
+    "schedule_session": pgettext_lazy("a dispute cannot be … now", "given a session"),
+    "record_session": pgettext_lazy("a dispute cannot be … now", "given session minutes"),
+    "record_agreement": pgettext_lazy("a dispute cannot be … now", "settled by an agreement"),
+    "record_follow_up": pgettext_lazy("a dispute cannot be … now", "followed up"),
+    "fail": pgettext_lazy("a dispute cannot be … now", "marked as failed"),
+    "escalate": pgettext_lazy("a dispute cannot be … now", "escalated"),
+    "set_risk_level": pgettext_lazy("a dispute cannot be … now", "given a new risk level"),
+    "refer": pgettext_lazy("a dispute cannot be … now", "referred"),
+    "withdraw": pgettext_lazy("a dispute cannot be … now", "withdrawn"),
+    "close": pgettext_lazy("a dispute cannot be … now", "closed"),
 }
 
 
