@@ -19,11 +19,11 @@ from civitas.org.models import Role, UnitKind
 from civitas.participation import consultations as svc
 from civitas.participation.models import Comment, Consultation
 from civitas.participation.public import pseudonym
+from tests.e2e.session import sign_in
 from tests.factories import UserFactory, member
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
 AREA = {
     "type": "Polygon",
     "coordinates": [[[0.2, 0.2], [0.6, 0.2], [0.6, 0.6], [0.2, 0.6], [0.2, 0.2]]],
@@ -34,14 +34,6 @@ AREA = {
 def _setup(settings: Any, tmp_path: Path) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     settings.MEDIA_ROOT = tmp_path
-
-
-def sign_in(page: Any, base: str, username: str, next_url: str) -> None:
-    page.goto(f"{base}/login/?next={next_url}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(next_url) + "$"))
 
 
 def sign_out(page: Any) -> None:

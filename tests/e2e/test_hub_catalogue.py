@@ -11,16 +11,10 @@ import pytest
 
 from civitas.hub.models import Dataset
 from civitas.kit import audit
+from tests.e2e.session import PASSWORD
 from tests.hub.conftest import hub  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_a_steward_defines_a_dataset_and_finds_it_in_chinese(

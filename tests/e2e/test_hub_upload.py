@@ -11,17 +11,11 @@ import pytest
 from django.test import override_settings
 
 from civitas.hub.models import Batch, BatchStatus, QuarantineRow, Record
+from tests.e2e.session import PASSWORD
 from tests.hub.conftest import hub  # noqa: F401
 from tests.hub.ingest_setup import rows, write_csv
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 def test_a_steward_fixes_a_bad_row_and_the_batch_is_applied(

@@ -10,29 +10,23 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from civitas.appeals import intake
 from civitas.appeals.models import Appeal
 from civitas.kit import clock
 from civitas.mediation.models import Dispute, Outcome, Session, Stage, Status, Tier
 from civitas.org.models import Role
+from tests.e2e.session import sign_in, sign_out
 from tests.factories import member
 from tests.mediation.conftest import med  # noqa: F401
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
 @pytest.fixture
@@ -49,19 +43,6 @@ def appeal(med: dict[str, Any]) -> Appeal:  # noqa: F811 - the fixture imported 
     )
     with transaction.atomic():
         return intake.submit(actor=resident, data=data, resident=resident).appeal
-
-
-def sign_in(page: Any, base: str, username: str, then: str) -> None:
-    page.goto(f"{base}/login/?next={then}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(then) + "$"))
-
-
-def sign_out(page: Any) -> None:
-    page.click("header .who button[type=submit]")
-    page.wait_for_load_state()
 
 
 def submit_action(page: Any, action: str) -> None:
@@ -82,7 +63,8 @@ def fill_party(page: Any, n: int, side: str, name: str, phone: str, place: str) 
 
 
 def schedule(page: Any, mediator_pk: int, place: str) -> None:
-    when = (clock.now() + timedelta(days=1)).strftime("%Y-%m-%dT10:00")
+    # Now, to the minute: a session's result is recorded once it has been held.
+    when = timezone.localtime(clock.now()).strftime("%Y-%m-%dT%H:%M")
     page.fill("#id_schedule-scheduled_at", when)
     page.fill("#id_schedule-place", place)
     page.select_option("#id_schedule-mediators", [str(mediator_pk)])

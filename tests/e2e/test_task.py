@@ -14,30 +14,11 @@ from django.utils import timezone
 
 from civitas.kit import audit, clock
 from civitas.participation.models import Task, TaskTake
+from tests.e2e.session import sign_in, sign_out
 from tests.participation.conftest import part  # noqa: F401
 from tests.participation.tasks_helpers import confirmed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-def sign_in(page: Any, base: str, username: str, then: str) -> None:
-    page.goto(f"{base}/login/?next={then}")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(re.compile(re.escape(then) + "$"))
-
-
-def sign_out(page: Any) -> None:
-    page.click("header .who button[type=submit]")
-    page.wait_for_load_state()
 
 
 def test_publish_take_complete(
