@@ -50,7 +50,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models.functions import Length
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
@@ -58,7 +57,7 @@ from django.utils.translation import pgettext_lazy
 from civitas.appeals.models import Appeal
 from civitas.appeals.models import Event as AppealEvent
 from civitas.geo.models import Jurisdiction
-from civitas.kit import audit, clock, outbox
+from civitas.kit import audit, clock, numbering, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.kit.redact import scrub
 from civitas.mediation import rules
@@ -567,31 +566,12 @@ def _place(data: DisputeIn) -> Jurisdiction:
     return place
 
 
-def next_code(city: str, year: int) -> str:
-    """``<CITY>-MD-<YYYY>-<NNNNN>``, the next free number of the city and year."""
-    prefix = f"{city}-MD-{year}-"
-    last = (
-        Dispute.objects.filter(code__startswith=prefix)
-        .order_by(Length("code").desc(), "-code")
-        .values_list("code", flat=True)
-        .first()
-    )
-    n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{n:05d}"
-
-
 def _insert(fields: dict[str, Any]) -> Dispute:
-    year = clock.now().year
-    for _attempt in range(5):
-        code = next_code(fields["city"], year)
-        try:
-            with transaction.atomic():
-                return Dispute.objects.create(code=code, **fields)
-        except IntegrityError:
-            if Dispute.objects.filter(code=code).exists():
-                continue
-            raise
-    raise Conflict(_("could not number the dispute; try again"))
+    """Numbered ``<CITY>-MD-<YYYY>-<NNNNN>``, the next free number of the city and year."""
+    prefix = f"{fields['city']}-MD-{clock.now().year}-"
+    return numbering.create_numbered(
+        Dispute, prefix, 5, fields, _("could not number the dispute; try again")
+    )
 
 
 def facts_of(d: Dispute) -> rules.Facts:

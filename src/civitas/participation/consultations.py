@@ -36,7 +36,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,7 +46,7 @@ from shapely.validation import explain_validity
 
 from civitas.appeals import attachments
 from civitas.geo.models import Jurisdiction
-from civitas.kit import audit, clock, outbox
+from civitas.kit import audit, clock, numbering, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.org import access
 from civitas.org import services as org_services
@@ -291,13 +291,6 @@ def _record(
     )
 
 
-def _next_code(city: str, year: int) -> str:
-    prefix = f"{city}-CON-{year}-"
-    codes = Consultation.objects.filter(code__startswith=prefix).values_list("code", flat=True)
-    numbers = [int(c[len(prefix) :]) for c in codes if c[len(prefix) :].isdigit()]
-    return f"{prefix}{max(numbers, default=0) + 1:04d}"
-
-
 def create(
     actor: Any,
     *,
@@ -342,29 +335,26 @@ def create(
     shape_ = check_area(area, jurisdiction)
     linked = _check_assessment(actor, assessment, city)
     with transaction.atomic():
-        c = Consultation(
-            city=city,
-            title=title,
-            body=body,
-            unit=unit,
-            jurisdiction=jurisdiction,
-            jurisdiction_path=jurisdiction.path,
-            area=shape_,
-            closes_at=when,
-            assessment=linked,
-            created_by=audit.actor_label(actor)[:120],
-            created_at=clock.now(),
+        now = clock.now()
+        c = numbering.create_numbered(
+            Consultation,
+            f"{city}-CON-{timezone.localdate(now).year}-",
+            4,
+            {
+                "city": city,
+                "title": title,
+                "body": body,
+                "unit": unit,
+                "jurisdiction": jurisdiction,
+                "jurisdiction_path": jurisdiction.path,
+                "area": shape_,
+                "closes_at": when,
+                "assessment": linked,
+                "created_by": audit.actor_label(actor)[:120],
+                "created_at": now,
+            },
+            _("Could not number the consultation; try again."),
         )
-        year = timezone.localdate(c.created_at).year
-        for attempt in range(5):
-            c.code = _next_code(city, year)
-            try:
-                with transaction.atomic():
-                    c.save()
-                break
-            except IntegrityError:
-                if attempt == 4:
-                    raise
         _record(actor, c, "create", None)
     return c
 

@@ -14,13 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models.functions import Length
+from django.db import transaction
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from civitas.geo.models import Jurisdiction
-from civitas.kit import audit, clock, outbox
+from civitas.kit import audit, clock, numbering, outbox
 from civitas.kit.errors import Conflict, Forbidden, InvalidInput, NotFound
 from civitas.matters.models import Matter
 from civitas.org import access
@@ -399,33 +398,12 @@ def dismiss(
 # -- risks ---------------------------------------------------------------------------------
 
 
-def next_code(city: str, year: int) -> str:
-    """``<CITY>-R-<YYYY>-<NNNN>``: the next free number of the city and year. Run inside the
-    creating transaction; a concurrent creator taking the same number loses on the unique
-    code and tries the next (see :func:`_insert_risk`)."""
-    prefix = f"{city}-R-{year}-"
-    last = (
-        RiskItem.objects.filter(code__startswith=prefix)
-        .order_by(Length("code").desc(), "-code")
-        .values_list("code", flat=True)
-        .first()
-    )
-    n = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{n:04d}"
-
-
 def _insert_risk(fields: dict[str, Any]) -> RiskItem:
-    year = clock.now().year
-    for _attempt in range(5):
-        code = next_code(fields["city"], year)
-        try:
-            with transaction.atomic():
-                return RiskItem.objects.create(code=code, **fields)
-        except IntegrityError:
-            if RiskItem.objects.filter(code=code).exists():
-                continue
-            raise
-    raise Conflict(_("could not number the risk; try again"))
+    """Numbered ``<CITY>-R-<YYYY>-<NNNN>``, the next free number of the city and year."""
+    prefix = f"{fields['city']}-R-{clock.now().year}-"
+    return numbering.create_numbered(
+        RiskItem, prefix, 4, fields, _("could not number the risk; try again")
+    )
 
 
 def _root(city: str) -> Jurisdiction:
