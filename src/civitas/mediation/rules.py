@@ -274,7 +274,7 @@ def reason_text(reason: dict[str, Any]) -> str:
             "districts": ", ".join(reason.get("districts", []))
         }
     if code == "failed":
-        return _("mediation failed at the level below: %(tier)s") % {"tier": tier}
+        return _("mediation failed at the level below; moved up to %(tier)s") % {"tier": tier}
     if code == "labour_failed":
         return _("labour mediation failed: the parties may apply for labour arbitration")
     if code == "administrative_failed":
@@ -282,7 +282,7 @@ def reason_text(reason: dict[str, Any]) -> str:
     if code == "city_failed":
         return _("mediation failed at the city: the parties may go to court")
     if code == "overdue":
-        return _("the deadline of the level below passed: %(tier)s") % {"tier": tier}
+        return _("the deadline of the level below passed; moved up to %(tier)s") % {"tier": tier}
     if code == "manual":
         return _("escalated by hand: %(note)s") % {"note": reason.get("note", "")}
     if code == "risk_rose":
