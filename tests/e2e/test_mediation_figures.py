@@ -12,24 +12,18 @@ import pytest
 
 from civitas.kit import clock
 from civitas.mediation.models import DisputeType, Stage, Tier
-from tests.e2e.conftest import browser, page, screenshots  # noqa: F401
+from tests.e2e.session import PASSWORD
+from tests.mediation.conftest import med  # noqa: F401
 from tests.mediation.figures_data import dispute, resolved
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
-PASSWORD = "correct horse battery staple"
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
 
 def test_figures_page(
     live_server: Any,
-    page: Any,  # noqa: F811
-    med: dict[str, Any],
-    screenshots: Path,  # noqa: F811
+    page: Any,
+    med: dict[str, Any],  # noqa: F811 - the fixture imported above
+    screenshots: Path,
 ) -> None:
     now = clock.now()
     resolved(med, "T-D1-S1-C1", now - timedelta(days=40), 12, tier=Tier.COMMUNITY)
