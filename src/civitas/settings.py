@@ -303,3 +303,17 @@ CIVITAS_SUGGESTION_THRESHOLD = int(os.environ.get("CIVITAS_SUGGESTION_THRESHOLD"
 CIVITAS_SUGGESTION_ANSWER_WITHIN = os.environ.get("CIVITAS_SUGGESTION_ANSWER_WITHIN", "15wd")
 CIVITAS_CONSULTATION_DOCUMENT_MB = int(os.environ.get("CIVITAS_CONSULTATION_DOCUMENT_MB", "20"))
 # -- end of background work settings ----------------------------------------------------------
+
+# -- Scale-out, operations and data protection --------------------------------------------------
+# [ops] Logs: CIVITAS_LOG_FORMAT=json writes one JSON object per line with the request id.
+CIVITAS_LOG_FORMAT = os.environ.get("CIVITAS_LOG_FORMAT", "text")
+# [ops] end
+# [workers] The broker wakes idle workers as soon as a task is queued; tasks stay in the database.
+CIVITAS_BROKER_URL = os.environ.get("CIVITAS_BROKER_URL", "")
+# [workers] end
+# [crypto] Encryption of personal data at rest.
+# [crypto] end
+# [retention] Retention of closed appeals and disputes; backups.
+# [retention] end
+# [security] Hostile input: outbound fetches, upload limits.
+# [security] end
