@@ -130,3 +130,28 @@ class ScheduledRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} @ {self.period_start:%Y-%m-%d %H:%M}"
+
+
+class WorkerBeat(models.Model):
+    """A running ``civitas worker`` process, seen alive at ``seen_at``.
+
+    Each process beats under an id of its own (its name plus a random suffix, so a restarted
+    worker never inherits the tasks of the one that died). A task left RUNNING by a worker not
+    seen within CIVITAS_WORKER_LEASE_SECONDS is queued again (see civitas.kit.tasks).
+    """
+
+    worker_id = models.CharField(_("worker id"), max_length=64, unique=True)
+    host = models.CharField(_("host"), max_length=120, blank=True)
+    pid = models.PositiveIntegerField(_("process id"), default=0)
+    started_at = models.DateTimeField(_("started"))
+    seen_at = models.DateTimeField(_("last seen"), db_index=True)
+    stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    tasks_run = models.PositiveIntegerField(_("tasks run"), default=0)
+
+    class Meta:
+        ordering = ["-seen_at"]
+        verbose_name = _("worker")
+        verbose_name_plural = _("workers")
+
+    def __str__(self) -> str:
+        return self.worker_id
