@@ -179,6 +179,11 @@ class Appeal(models.Model):
     version = models.PositiveIntegerField(default=1)
     # Set from the one clock on every save (not auto_now), so frozen and replayed times agree.
     updated_at = models.DateTimeField(_("updated"), default=clock.now, editable=False)
+    # Retention (civitas.appeals.retention): when personal data was removed, and a hold that
+    # keeps a case as it is (litigation, a petition) however old it is.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    legal_hold_reason = models.CharField(_("why held"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-received_at"]
@@ -189,6 +194,12 @@ class Appeal(models.Model):
             models.Index(fields=["city", "status", "received_at"]),
             models.Index(fields=["matter", "status"]),
             models.Index(fields=["city", "updated_at"]),
+            # Closed cases not yet anonymised, oldest first (the retention job's query).
+            models.Index(
+                fields=["closed_at"],
+                condition=models.Q(anonymised_at__isnull=True),
+                name="appeal_retention_due",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -161,6 +161,11 @@ class Dispute(models.Model):
     )
     version = models.PositiveIntegerField(default=1)
     updated_at = models.DateTimeField(_("updated"), default=clock.now)
+    # Retention (civitas.mediation.retention): when personal data was removed, and a hold that
+    # keeps a dispute as it is (litigation, a petition) however old it is.
+    anonymised_at = models.DateTimeField(_("anonymised"), null=True, blank=True, editable=False)
+    legal_hold = models.BooleanField(_("legal hold"), default=False)
+    legal_hold_reason = models.CharField(_("why held"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["-received_at", "-pk"]
