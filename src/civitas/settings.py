@@ -309,9 +309,24 @@ CIVITAS_CONSULTATION_DOCUMENT_MB = int(os.environ.get("CIVITAS_CONSULTATION_DOCU
 CIVITAS_LOG_FORMAT = os.environ.get("CIVITAS_LOG_FORMAT", "text")
 # [ops] end
 # [workers] The broker wakes idle workers as soon as a task is queued; tasks stay in the database.
+# redis://host:6379/0 (empty: workers poll every --interval seconds). Only a signal goes through
+# it: a broker outage slows workers down to polling and loses nothing.
 CIVITAS_BROKER_URL = os.environ.get("CIVITAS_BROKER_URL", "")
+CIVITAS_BROKER_CHANNEL = os.environ.get("CIVITAS_BROKER_CHANNEL", "civitas:tasks")
+# A task whose worker has not been seen alive for this long is queued again (re-delivery);
+# after CIVITAS_WORKER_MAX_ATTEMPTS claims it is failed instead (`civitas worker --list`).
+CIVITAS_WORKER_LEASE_SECONDS = float(os.environ.get("CIVITAS_WORKER_LEASE_SECONDS", "60"))
+CIVITAS_WORKER_MAX_ATTEMPTS = int(os.environ.get("CIVITAS_WORKER_MAX_ATTEMPTS", "3"))
 # [workers] end
-# [crypto] Encryption of personal data at rest.
+# [crypto] Encryption of personal data at rest (civitas.kit.crypto; checked in kit.config).
+# CIVITAS_ENCRYPTION_KEYS: comma-separated Fernet keys (`civitas keys new`); the first encrypts,
+# all decrypt; required unless CIVITAS_DEBUG (then derived from SECRET_KEY when unset).
+# CIVITAS_BLIND_INDEX_KEY: the key of the digests that find equal phones (derived from
+# SECRET_KEY when unset); it does not rotate with the encryption keys: set it once and keep it.
+CIVITAS_ENCRYPTION_KEYS = CONFIG.encryption_keys
+CIVITAS_BLIND_INDEX_KEY = CONFIG.blind_index_key
+# Rows per transaction of `civitas keys rotate`.
+CIVITAS_ENCRYPTION_BATCH = int(os.environ.get("CIVITAS_ENCRYPTION_BATCH", "500"))
 # [crypto] end
 # [retention] Retention of closed appeals and disputes; backups.
 # [retention] end

@@ -19,7 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from civitas.kit import calendar as business_calendar
 from civitas.kit import outbox
 from civitas.kit.errors import CivitasError
-from civitas.kit.models import AuditEntry, CalendarDay, OutboxMessage, ScheduledRun
+from civitas.kit.models import AuditEntry, CalendarDay, OutboxMessage, ScheduledRun, WorkerBeat
 
 
 class _DryRun(Exception):
@@ -205,4 +205,20 @@ class ScheduledRunAdmin(admin.ModelAdmin):
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(WorkerBeat)
+class WorkerBeatAdmin(admin.ModelAdmin):
+    """The background workers and when each was last seen (read-only)."""
+
+    list_display = ("worker_id", "host", "pid", "started_at", "seen_at", "stopped_at", "tasks_run")
+    list_filter = ("host",)
+    search_fields = ("worker_id", "host")
+    readonly_fields = list_display
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -27,15 +27,17 @@ import math
 import os
 import socket
 import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils.module_loading import import_string
 
+from civitas.kit import broker as _broker  # noqa: F401 - connects the wake-up on enqueue
 from civitas.kit import clock
 from civitas.kit.models import ScheduledRun
 
@@ -139,11 +141,35 @@ def _queue(run_id: int) -> None:
         transaction.on_commit(lambda: tasks.run_job.enqueue(run_id))
 
 
+_current: ContextVar[ScheduledRun | None] = ContextVar("civitas_scheduled_run", default=None)
+
+
+def current() -> ScheduledRun | None:
+    """The ScheduledRun whose job is running in this context (None outside a job)."""
+    return _current.get()
+
+
 def execute(run_id: int) -> Any:
-    """Run the job of a claimed period and record the outcome (called by the queued task)."""
-    run = ScheduledRun.objects.get(pk=run_id)
+    """Run the job of a claimed period and record the outcome (called by the queued task).
+
+    A task can be delivered again (its worker was lost, see civitas.kit.tasks), so the run is
+    claimed first: under a row lock, a finished run is skipped; on PostgreSQL a session lock
+    on the run is held while the job runs, so a second delivery while the first still runs
+    (a worker cut off from the database for longer than its lease) skips as well. A run whose
+    worker died before it finished runs again: jobs work out what is still to do.
+    """
+    with transaction.atomic():
+        run = ScheduledRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None:
+            return f"skipped: run {run_id} no longer exists"
+        if run.finished_at is not None:
+            return f"skipped: {run.name} of {run.period_start:%Y-%m-%d %H:%M} already finished"
+        if not _hold(run_id):
+            return f"skipped: {run.name} of {run.period_start:%Y-%m-%d %H:%M} runs elsewhere"
+        run.started_at = clock.now()
+        run.save(update_fields=["started_at"])
     j = _registry.get(run.name)
-    ScheduledRun.objects.filter(pk=run_id).update(started_at=clock.now())
+    token = _current.set(run)
     try:
         if j is None:
             raise LookupError(f"no job named {run.name!r} is registered in this process")
@@ -156,10 +182,35 @@ def execute(run_id: int) -> Any:
         )
         log.exception("scheduled job %s failed", run.name)
         raise
+    finally:
+        _current.reset(token)
+        _release(run_id)
     ScheduledRun.objects.filter(pk=run_id).update(
         finished_at=clock.now(), ok=True, outcome=_describe(result)
     )
     return _describe(result)
+
+
+_LOCK_SPACE = 0x5C4E  # first key of the advisory locks on scheduled runs
+
+
+def _hold(run_id: int) -> bool:
+    """Take the session lock of a run (PostgreSQL); True when taken or not needed."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s, %s)", [_LOCK_SPACE, run_id % 2**31])
+        return bool(cursor.fetchone()[0])
+
+
+def _release(run_id: int) -> None:
+    if connection.vendor != "postgresql":
+        return
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s, %s)", [_LOCK_SPACE, run_id % 2**31])
+    except Exception as exc:  # the connection is gone, and the lock with it
+        log.warning("could not release the lock of scheduled run %s: %s", run_id, exc)
 
 
 def _describe(result: Any) -> str:
@@ -169,14 +220,18 @@ def _describe(result: Any) -> str:
 
 
 def prune(*, keep_days: int = 30) -> dict[str, int]:
-    """Forget scheduler rows and finished task results older than ``keep_days``."""
+    """Forget scheduler rows, finished task results and the heartbeats of workers gone for
+    longer than ``keep_days``."""
     from django_tasks_db.models import DBTaskResult
+
+    from civitas.kit.models import WorkerBeat
 
     cutoff = clock.now() - timedelta(days=keep_days)
     with transaction.atomic():
         runs, _ = ScheduledRun.objects.filter(period_start__lt=cutoff).delete()
         results, _ = DBTaskResult.objects.finished().filter(finished_at__lt=cutoff).delete()
-    return {"scheduled_runs": runs, "task_results": results}
+        beats, _ = WorkerBeat.objects.filter(seen_at__lt=cutoff).delete()
+    return {"scheduled_runs": runs, "task_results": results, "workers": beats}
 
 
 def status() -> list[dict[str, Any]]:
