@@ -318,7 +318,15 @@ CIVITAS_BROKER_CHANNEL = os.environ.get("CIVITAS_BROKER_CHANNEL", "civitas:tasks
 CIVITAS_WORKER_LEASE_SECONDS = float(os.environ.get("CIVITAS_WORKER_LEASE_SECONDS", "60"))
 CIVITAS_WORKER_MAX_ATTEMPTS = int(os.environ.get("CIVITAS_WORKER_MAX_ATTEMPTS", "3"))
 # [workers] end
-# [crypto] Encryption of personal data at rest.
+# [crypto] Encryption of personal data at rest (civitas.kit.crypto; checked in kit.config).
+# CIVITAS_ENCRYPTION_KEYS: comma-separated Fernet keys (`civitas keys new`); the first encrypts,
+# all decrypt; required unless CIVITAS_DEBUG (then derived from SECRET_KEY when unset).
+# CIVITAS_BLIND_INDEX_KEY: the key of the digests that find equal phones (derived from
+# SECRET_KEY when unset); it does not rotate with the encryption keys: set it once and keep it.
+CIVITAS_ENCRYPTION_KEYS = CONFIG.encryption_keys
+CIVITAS_BLIND_INDEX_KEY = CONFIG.blind_index_key
+# Rows per transaction of `civitas keys rotate`.
+CIVITAS_ENCRYPTION_BATCH = int(os.environ.get("CIVITAS_ENCRYPTION_BATCH", "500"))
 # [crypto] end
 # [retention] Retention of closed appeals and disputes; backups.
 # [retention] end

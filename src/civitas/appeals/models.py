@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.kit.crypto import BlindIndexField, EncryptedCharField, EncryptedEmailField
 from civitas.matters.models import Matter, Urgency
 from civitas.org.models import Unit
 
@@ -218,10 +219,12 @@ class Contact(models.Model):
     """The appellant's personal data, kept apart so that only those who need it see it."""
 
     appeal = models.OneToOneField(Appeal, on_delete=models.CASCADE, related_name="contact")
-    name = models.CharField(_("name"), max_length=120, blank=True)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    email = models.EmailField(_("e-mail"), blank=True)
-    on_behalf_of = models.CharField(_("on behalf of"), max_length=200, blank=True)
+    # Encrypted at rest (civitas.kit.crypto); phone_digest finds the same phone (repeat callers).
+    name = EncryptedCharField(_("name"), max_length=120, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    phone_digest = BlindIndexField(source="phone", kind="phone")
+    email = EncryptedEmailField(_("e-mail"), blank=True)
+    on_behalf_of = EncryptedCharField(_("on behalf of"), max_length=200, blank=True)
     wants_notifications = models.BooleanField(_("notify me"), default=True)
 
     class Meta:

@@ -37,6 +37,9 @@ class Config:
     data_dir: Path | None
     var_dir: Path
     audit_key: str = field(repr=False, default="")
+    # [crypto] The first key encrypts personal data, all of them decrypt (civitas.kit.crypto).
+    encryption_keys: tuple[str, ...] = field(repr=False, default=())
+    blind_index_key: str = field(repr=False, default="")
 
 
 def truthy(value: str | None) -> bool:
@@ -123,6 +126,8 @@ def load(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Conf
             except ValueError:
                 problems.append(f"{name}={env[name]!r} must be a positive number.")
 
+    encryption_keys, blind_index_key = _encryption(env, debug, secret_key, problems)
+
     if problems:
         raise ConfigError(problems)
     return Config(
@@ -135,4 +140,38 @@ def load(environ: dict[str, str] | None = None, cwd: Path | None = None) -> Conf
         data_dir=data_dir,
         var_dir=var_dir,
         audit_key=env.get("CIVITAS_AUDIT_KEY", ""),
+        encryption_keys=encryption_keys,
+        blind_index_key=blind_index_key,
     )
+
+
+def _encryption(
+    env: dict[str, str], debug: bool, secret_key: str, problems: list[str]
+) -> tuple[tuple[str, ...], str]:
+    """[crypto] CIVITAS_ENCRYPTION_KEYS (required outside debug) and CIVITAS_BLIND_INDEX_KEY."""
+    from civitas.kit import crypto
+
+    keys: tuple[str, ...] = ()
+    try:
+        keys = crypto.parse_keys(env.get("CIVITAS_ENCRYPTION_KEYS", ""))
+    except ValueError as exc:
+        problems.append(
+            f"CIVITAS_ENCRYPTION_KEYS: {exc}. Make a key with `civitas keys new`; list several "
+            "keys separated by commas (the first encrypts, all decrypt)."
+        )
+    else:
+        if not keys and debug:
+            keys = (crypto.derived_key(secret_key),)
+        elif not keys:
+            problems.append(
+                "CIVITAS_ENCRYPTION_KEYS is not set: residents' contact details are encrypted "
+                "with it. Make a key with `civitas keys new`, keep a copy apart from the database "
+                "backups (without it the data cannot be read), and set "
+                "CIVITAS_ENCRYPTION_KEYS=<key>; or set CIVITAS_DEBUG=1 for local development."
+            )
+    index_key = env.get("CIVITAS_BLIND_INDEX_KEY", "")
+    if index_key and len(index_key) < 32:
+        problems.append(
+            "CIVITAS_BLIND_INDEX_KEY is shorter than 32 characters: use `civitas keys new`."
+        )
+    return keys, index_key

@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.kit.crypto import EncryptedCharField
 from civitas.org.models import Unit, User
 
 
@@ -202,11 +203,13 @@ class Party(models.Model):
     dispute = models.ForeignKey(Dispute, on_delete=models.CASCADE, related_name="parties")
     side = models.CharField(_("side"), max_length=10, choices=Side.choices)
     kind = models.CharField(_("person or organisation"), max_length=12, choices=Kind.choices)
-    name = models.CharField(_("name"), max_length=200)
-    phone = models.CharField(_("phone"), max_length=40, blank=True)
-    address = models.CharField(_("address"), max_length=300, blank=True)
+    # Encrypted at rest (civitas.kit.crypto). The credit code is an organisation's public
+    # registration number, checked and shown with the name: plain.
+    name = EncryptedCharField(_("name"), max_length=200)
+    phone = EncryptedCharField(_("phone"), max_length=40, blank=True)
+    address = EncryptedCharField(_("address"), max_length=300, blank=True)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
-    representative = models.CharField(_("representative"), max_length=120, blank=True)
+    representative = EncryptedCharField(_("representative"), max_length=120, blank=True)
     jurisdiction = models.ForeignKey(
         Jurisdiction,
         on_delete=models.PROTECT,

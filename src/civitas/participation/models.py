@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
+from civitas.kit.crypto import EncryptedCharField
 from civitas.kit.bilingual import BilingualName
 from civitas.org.models import Unit, User
 
@@ -66,8 +67,9 @@ class Organisation(BilingualName, models.Model):
     )
     jurisdiction_path = models.CharField(max_length=400, db_index=True, editable=False)
     credit_code = models.CharField(_("unified social credit code"), max_length=18, blank=True)
-    contact_name = models.CharField(_("contact person"), max_length=120, blank=True)
-    contact_phone = models.CharField(_("contact phone"), max_length=40, blank=True)
+    # A person's name and phone: encrypted at rest (civitas.kit.crypto).
+    contact_name = EncryptedCharField(_("contact person"), max_length=120, blank=True)
+    contact_phone = EncryptedCharField(_("contact phone"), max_length=40, blank=True)
     # The government unit it reports to or works with (a street office, a community).
     partner_unit = models.ForeignKey(
         Unit,
