@@ -17,3 +17,4 @@ class AppealsConfig(AppConfig):
 
         scheduler.register("appeals.deadlines", 60, "civitas.appeals.tasks.check_deadlines")
         scheduler.register("appeals.auto_close", 3600, "civitas.appeals.tasks.auto_close_due")
+        scheduler.register("appeals.retention", 86400, "civitas.appeals.retention.scheduled")

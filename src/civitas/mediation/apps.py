@@ -21,3 +21,9 @@ class MediationConfig(AppConfig):
         scheduler.register(
             "mediation.remind_follow_ups", 3600, "civitas.mediation.tasks.remind_follow_ups"
         )
+        scheduler.register("mediation.retention", 86400, "civitas.mediation.retention.scheduled")
+
+        from civitas.appeals import retention as appeal_retention
+        from civitas.mediation import retention
+
+        appeal_retention.register_keep("mediation", retention.appeals_kept)

@@ -56,6 +56,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reference.edit": frozenset({Role.ADMINISTRATOR}),
     "audit.read": frozenset({Role.AUDITOR, Role.ADMINISTRATOR}),
     "apikey.manage": frozenset({Role.ADMINISTRATOR}),
+    "records.hold": frozenset({Role.ADMINISTRATOR}),  # legal hold against retention
     "appeals.read": STAFF_ROLES,
     "appeals.enter": frozenset({Role.HOTLINE_OPERATOR, Role.GRID_WORKER, Role.DISPATCHER}),
     "appeals.dispatch": frozenset({Role.DISPATCHER, Role.ADMINISTRATOR}),

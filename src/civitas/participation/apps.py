@@ -12,6 +12,9 @@ class ParticipationConfig(AppConfig):
         from civitas.participation import access_rules
 
         access_rules.register()
+        from civitas.participation import retention
+
+        retention.register()  # its part of anonymising old appeals
         from civitas.kit import scheduler
 
         scheduler.register(

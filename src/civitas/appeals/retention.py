@@ -1,0 +1,350 @@
+"""Retention: closed appeals lose their personal data after ``CIVITAS_RETENTION_APPEALS_DAYS``.
+
+A case closed longer ago than the period is *anonymised* once: the contact row is blanked
+(name, phone, e-mail, on behalf of), the resident's account is unlinked and the tracking token
+stops working, and every free text of the case (title, description, address, timeline notes
+and data, requests, summonses, parts, rating comments) goes through
+:func:`civitas.kit.redact.anonymise` with the appellant's names mapped to neutral labels;
+photos and evidence are deleted with their files. What the figures are made of stays: the
+matter, the place (jurisdiction; the point rounded to about 100 m), the dates, the units, the
+deadlines, the ratings and the outcome, so the assessment, the risk scans and the reports
+count the same before and after.
+
+A case on legal hold (``Appeal.legal_hold``: litigation, a petition, an inquiry) is never
+anonymised; nor one that a higher layer still needs (``register_keep``: an open or held
+dispute referred from it). Higher layers scrub their own rows about an anonymised case with
+``register_step`` (participation: tasks arising from it, Open311 details).
+
+Each batch is one transaction: the rows are locked and checked again, changed, and one audit
+entry records the batch with its counts (no personal data). ``anonymised_at`` marks the done,
+so a second run finds nothing. Run daily by the scheduler and by ``civitas retention``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import models, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from civitas.appeals.models import (
+    Appeal,
+    Assignment,
+    Attachment,
+    Contact,
+    Event,
+    Rating,
+    Request,
+    Status,
+    Summons,
+)
+from civitas.kit import audit, clock
+from civitas.kit.errors import InvalidInput
+from civitas.kit.redact import anonymise, anonymise_data
+from civitas.org import access
+
+ACTOR = "system:retention"
+POINT_DECIMALS = 3  # about 110 m of latitude: the area stays, the doorstep goes
+
+# fn(appeals, labels) -> counts: scrub a higher layer's rows about these appeals (called inside
+# the batch's transaction); labels maps each appeal id to its {name: label}.
+Step = Callable[[list[Appeal], dict[int, dict[str, str]]], dict[str, int]]
+# fn() -> appeal ids (a values_list queryset or any iterable) that must not be anonymised yet.
+Keep = Callable[[], Iterable[int] | models.QuerySet[Any]]
+_steps: dict[str, Step] = {}
+_keeps: dict[str, Keep] = {}
+
+
+def register_step(name: str, fn: Step) -> None:
+    """A higher layer's part of anonymising a case (call from ``AppConfig.ready()``)."""
+    _steps[name] = fn
+
+
+def register_keep(name: str, fn: Keep) -> None:
+    """A higher layer's reason to keep cases as they are (call from ``AppConfig.ready()``)."""
+    _keeps[name] = fn
+
+
+@dataclass
+class Outcome:
+    cutoff: datetime | None
+    dry_run: bool
+    due: int = 0
+    anonymised: int = 0
+    batches: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        if self.cutoff is None:
+            return "appeals: retention is off (CIVITAS_RETENTION_APPEALS_DAYS=0)"
+        verb = "would be anonymised" if self.dry_run else "anonymised"
+        done = self.due if self.dry_run else self.anonymised
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
+        return (
+            f"appeals closed before {self.cutoff:%Y-%m-%d}: {done} {verb}"
+            + (f" in {self.batches} batches" if not self.dry_run else "")
+            + (f" ({parts})" if parts else "")
+        )
+
+
+def period_days() -> int:
+    days = int(getattr(settings, "CIVITAS_RETENTION_APPEALS_DAYS", 1095))
+    return max(days, 0)
+
+
+def cutoff_for(before: datetime | None = None) -> datetime | None:
+    """Cases closed before this moment are due; None when retention is off."""
+    if before is not None:
+        return before
+    days = period_days()
+    if days == 0:
+        return None
+    return clock.now() - timedelta(days=days)
+
+
+def due(cutoff: datetime) -> models.QuerySet[Appeal]:
+    """Closed cases past ``cutoff``, not anonymised, not held, not kept by another layer."""
+    qs = Appeal.objects.filter(
+        status=Status.CLOSED,
+        closed_at__lt=cutoff,
+        anonymised_at__isnull=True,
+        legal_hold=False,
+    )
+    for keep in _keeps.values():
+        qs = qs.exclude(pk__in=keep())
+    return qs
+
+
+def run(
+    *,
+    before: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Outcome:
+    """Anonymise every due case, one transaction per batch; ``dry_run`` only counts."""
+    cutoff = cutoff_for(before)
+    out = Outcome(cutoff=cutoff, dry_run=dry_run)
+    if cutoff is None:
+        return out
+    batch_size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
+    pending = due(cutoff)
+    out.due = pending.count()
+    if on_total:
+        on_total(out.due)
+    if dry_run:
+        ids = pending.values("pk")
+        out.counts.update(
+            contacts=Contact.objects.filter(appeal__in=ids).count(),
+            attachments=Attachment.objects.filter(appeal__in=ids).count(),
+            events=Event.objects.filter(appeal__in=ids).count(),
+        )
+        return out
+    last_pk = 0
+    while True:
+        ids = list(
+            pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        last_pk = ids[-1]
+        counts = _batch(ids, cutoff)
+        out.anonymised += counts.pop("appeals", 0)
+        out.counts.update(counts)
+        out.batches += 1
+        if progress:
+            progress(len(ids))
+    return out
+
+
+def scheduled() -> str:
+    """The daily job (``appeals.retention``)."""
+    return str(run())
+
+
+# -- one batch ---------------------------------------------------------------------------------
+
+
+def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    files: list[str] = []
+    with transaction.atomic():
+        # Locked and checked again: a hold set or a case reopened since the count is respected.
+        cases = list(
+            due(cutoff)
+            .select_for_update(of=("self",), no_key=True)
+            .filter(pk__in=ids)
+            .select_related("resident")
+            .order_by("pk")
+        )
+        if not cases:
+            return counts
+        now = clock.now()
+        labels: dict[int, dict[str, str]] = {}
+        with translation.override(settings.LANGUAGE_CODE):
+            for case in cases:
+                labels[case.pk] = _scrub_case(case, now, counts, files)
+            for step in _steps.values():
+                counts.update(step(cases, labels))
+        counts["appeals"] = len(cases)
+        audit.record(
+            actor=ACTOR,
+            action="appeals.anonymise",
+            object_type="appeal",
+            object_id=f"{cases[0].pk}..{cases[-1].pk}",
+            reason="retention period passed",
+            extra={"cutoff": cutoff.isoformat(), "counts": dict(sorted(counts.items()))},
+        )
+        transaction.on_commit(lambda: _delete_files(files))
+    return counts
+
+
+def _delete_files(names: list[str]) -> None:
+    for name in names:
+        try:
+            default_storage.delete(name)
+        except OSError:  # pragma: no cover - a file already gone is what we wanted
+            pass
+
+
+def _labels_for(case: Appeal, contact: Contact | None) -> dict[str, str]:
+    names: dict[str, str] = {}
+    appellant = _("Appellant")
+    if contact is not None:
+        if contact.name.strip():
+            names[contact.name.strip()] = appellant
+        if contact.on_behalf_of.strip():
+            names[contact.on_behalf_of.strip()] = _("Person represented")
+    user = case.resident
+    if user is not None:
+        for name in (
+            getattr(user, "display_name", ""),
+            user.get_full_name(),
+            user.first_name,
+            user.last_name,
+        ):
+            if name and name.strip() and name.strip() not in names:
+                names[name.strip()] = appellant
+    return names
+
+
+def _scrub_case(case: Appeal, now: datetime, counts: Counter[str], files: list[str]) -> dict[str, str]:
+    contact = Contact.objects.filter(appeal=case).first()
+    names = _labels_for(case, contact)
+    resident_label = case.resident.audit_label() if case.resident is not None else None
+    resident_word = _("resident")
+
+    def who(label: str) -> str:
+        return resident_word if resident_label and label == resident_label else label
+
+    def text(value: str) -> str:
+        return anonymise(value, names)
+
+    if contact is not None:
+        # Through the model's attributes, so encrypted fields are written the way they read.
+        contact.name = contact.phone = contact.email = contact.on_behalf_of = ""
+        contact.wants_notifications = False
+        contact.save(update_fields=["name", "phone", "email", "on_behalf_of", "wants_notifications"])
+        counts["contacts"] += 1
+
+    changed: Counter[str] = Counter()
+    events = list(Event.objects.filter(appeal=case))
+    for e in events:
+        e.note, e.data, e.actor = text(e.note), anonymise_data(e.data, names), who(e.actor)
+    Event.objects.bulk_update(events, ["note", "data", "actor"])
+    changed["events"] = len(events)
+
+    reqs = list(Request.objects.filter(appeal=case))
+    for r in reqs:
+        r.reason, r.decision_note = text(r.reason), text(r.decision_note)
+    Request.objects.bulk_update(reqs, ["reason", "decision_note"])
+    changed["requests"] = len(reqs)
+
+    summonses = list(Summons.objects.filter(appeal=case))
+    for s in summonses:
+        s.note = text(s.note)
+    Summons.objects.bulk_update(summonses, ["note"])
+
+    parts = list(Assignment.objects.filter(appeal=case))
+    for a in parts:
+        a.note, a.part = text(a.note), text(a.part)
+    Assignment.objects.bulk_update(parts, ["note", "part"])
+
+    ratings = list(Rating.objects.filter(appeal=case))
+    for rt in ratings:
+        rt.comment, rt.recorded_by = text(rt.comment), who(rt.recorded_by)
+    Rating.objects.bulk_update(ratings, ["comment", "recorded_by"])
+    changed["ratings"] = len(ratings)
+
+    attachments = list(Attachment.objects.filter(appeal=case))
+    files.extend(a.file.name for a in attachments if a.file.name)
+    Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
+    changed["attachments"] = len(attachments)
+
+    Appeal.objects.filter(pk=case.pk).update(
+        title=text(case.title),
+        text=text(case.text),
+        address=text(case.address),
+        duplicate_reason=text(case.duplicate_reason),
+        submitted_by=who(case.submitted_by),
+        resident=None,
+        # The tracking token stops working: its hash is replaced by one of nothing known.
+        token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
+        lat=None if case.lat is None else round(case.lat, POINT_DECIMALS),
+        lon=None if case.lon is None else round(case.lon, POINT_DECIMALS),
+        anonymised_at=now,
+        updated_at=now,
+        version=models.F("version") + 1,
+    )
+    counts.update(changed)
+    return names
+
+
+# -- legal hold --------------------------------------------------------------------------------
+
+
+def set_legal_hold(*, actor: Any, appeal: Appeal, hold: bool, reason: str) -> Appeal:
+    """Put a case on legal hold (or lift it): an administrator of its area, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            _("write why the hold is set or lifted (e.g. the court case or petition number)"),
+            details={"field": "reason"},
+        )
+    if len(reason) > 300:
+        raise InvalidInput(
+            _("the reason is at most 300 characters"), details={"field": "reason"}
+        )
+    with transaction.atomic():
+        case = Appeal.objects.select_for_update(of=("self",), no_key=True).get(pk=appeal.pk)
+        access.require(actor, "records.hold", path=case.jurisdiction_path or None)
+        if case.anonymised_at is not None and hold:
+            raise InvalidInput(
+                _("case %(ticket)s was anonymised on %(day)s; there is nothing left to hold")
+                % {"ticket": case.ticket, "day": f"{case.anonymised_at:%Y-%m-%d}"},
+                details={"field": "hold"},
+            )
+        before = case.legal_hold
+        case.legal_hold = hold
+        case.legal_hold_reason = reason if hold else ""
+        case.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="appeals.legal_hold" if hold else "appeals.legal_hold_lifted",
+            object_type="appeal",
+            object_id=case.pk,
+            before={"legal_hold": before},
+            after={"legal_hold": hold},
+            reason=reason,
+        )
+    return case

@@ -1,0 +1,305 @@
+"""Retention: closed disputes lose their personal data after ``CIVITAS_RETENTION_DISPUTES_DAYS``.
+
+A dispute closed longer ago than the period is *anonymised* once: each party's name becomes
+a label by side ("Applicant 1", "Respondent 1", "Third party 1") and its phone, address,
+credit code and representative are blanked; the free texts (title, summary, address, outcome,
+session places, attendees and minutes, agreement facts and terms, follow-up notes, history
+notes and data, the linked risk's texts) go through :func:`civitas.kit.redact.anonymise` with
+the parties' names mapped to those labels. What the figures are made of stays: type, source,
+amount, people involved, level and channel of every stage with its dates and result, the
+place (jurisdiction, districts; the point rounded to about 100 m), the outcome and its dates,
+so ``mediation.figures`` answer the same before and after.
+
+A dispute on legal hold (``Dispute.legal_hold``) is never anonymised. An appeal referred to a
+dispute that is still open or on hold is kept too (``appeals.retention.register_keep``).
+One transaction and one audit entry (counts only) per batch; ``anonymised_at`` marks the
+done. Run daily by the scheduler and by ``civitas retention``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import models, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
+
+from civitas.kit import audit, clock
+from civitas.kit.errors import InvalidInput
+from civitas.kit.redact import anonymise, anonymise_data
+from civitas.mediation.models import (
+    OPEN_STATUSES,
+    Agreement,
+    Dispute,
+    Event,
+    FollowUp,
+    Party,
+    Session,
+    Stage,
+    Status,
+)
+from civitas.org import access
+from civitas.risk.models import RiskItem
+
+ACTOR = "system:retention"
+POINT_DECIMALS = 3
+
+# fn(disputes, labels) -> counts: a higher layer's rows about these disputes (inside the batch).
+Step = Callable[[list[Dispute], dict[int, dict[str, str]]], dict[str, int]]
+_steps: dict[str, Step] = {}
+
+
+def register_step(name: str, fn: Step) -> None:
+    _steps[name] = fn
+
+
+@dataclass
+class Outcome:
+    cutoff: datetime | None
+    dry_run: bool
+    due: int = 0
+    anonymised: int = 0
+    batches: int = 0
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __str__(self) -> str:
+        if self.cutoff is None:
+            return "disputes: retention is off (CIVITAS_RETENTION_DISPUTES_DAYS=0)"
+        verb = "would be anonymised" if self.dry_run else "anonymised"
+        done = self.due if self.dry_run else self.anonymised
+        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
+        return (
+            f"disputes closed before {self.cutoff:%Y-%m-%d}: {done} {verb}"
+            + (f" in {self.batches} batches" if not self.dry_run else "")
+            + (f" ({parts})" if parts else "")
+        )
+
+
+def period_days() -> int:
+    return max(int(getattr(settings, "CIVITAS_RETENTION_DISPUTES_DAYS", 1825)), 0)
+
+
+def cutoff_for(before: datetime | None = None) -> datetime | None:
+    if before is not None:
+        return before
+    days = period_days()
+    if days == 0:
+        return None
+    return clock.now() - timedelta(days=days)
+
+
+def due(cutoff: datetime) -> models.QuerySet[Dispute]:
+    return Dispute.objects.filter(
+        status=Status.CLOSED,
+        closed_at__lt=cutoff,
+        anonymised_at__isnull=True,
+        legal_hold=False,
+    )
+
+
+def appeals_kept() -> models.QuerySet[Any]:
+    """Appeals referred to a dispute still open or on hold: their case is not over."""
+    return (
+        Dispute.objects.filter(appeal__isnull=False)
+        .filter(models.Q(status__in=OPEN_STATUSES) | models.Q(legal_hold=True))
+        .values_list("appeal_id", flat=True)
+    )
+
+
+def run(
+    *,
+    before: datetime | None = None,
+    dry_run: bool = False,
+    batch_size: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> Outcome:
+    cutoff = cutoff_for(before)
+    out = Outcome(cutoff=cutoff, dry_run=dry_run)
+    if cutoff is None:
+        return out
+    batch_size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
+    pending = due(cutoff)
+    out.due = pending.count()
+    if on_total:
+        on_total(out.due)
+    if dry_run:
+        ids = pending.values("pk")
+        out.counts.update(
+            parties=Party.objects.filter(dispute__in=ids).count(),
+            sessions=Session.objects.filter(dispute__in=ids).count(),
+            agreements=Agreement.objects.filter(dispute__in=ids).count(),
+        )
+        return out
+    last_pk = 0
+    while True:
+        ids = list(
+            pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            break
+        last_pk = ids[-1]
+        counts = _batch(ids, cutoff)
+        out.anonymised += counts.pop("disputes", 0)
+        out.counts.update(counts)
+        out.batches += 1
+        if progress:
+            progress(len(ids))
+    return out
+
+
+def scheduled() -> str:
+    """The daily job (``mediation.retention``)."""
+    return str(run())
+
+
+def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
+    counts: Counter[str] = Counter()
+    with transaction.atomic():
+        disputes = list(
+            due(cutoff)
+            .select_for_update(of=("self",), no_key=True)
+            .filter(pk__in=ids)
+            .order_by("pk")
+        )
+        if not disputes:
+            return counts
+        now = clock.now()
+        labels: dict[int, dict[str, str]] = {}
+        with translation.override(settings.LANGUAGE_CODE):
+            for d in disputes:
+                labels[d.pk] = _scrub(d, now, counts)
+            for step in _steps.values():
+                counts.update(step(disputes, labels))
+        counts["disputes"] = len(disputes)
+        audit.record(
+            actor=ACTOR,
+            action="mediation.anonymise",
+            object_type="dispute",
+            object_id=f"{disputes[0].pk}..{disputes[-1].pk}",
+            reason="retention period passed",
+            extra={"cutoff": cutoff.isoformat(), "counts": dict(sorted(counts.items()))},
+        )
+    return counts
+
+
+def _side_label(side: str, n: int) -> str:
+    if side == Party.Side.APPLICANT:
+        return _("Applicant %(n)d") % {"n": n}
+    if side == Party.Side.RESPONDENT:
+        return _("Respondent %(n)d") % {"n": n}
+    return _("Third party %(n)d") % {"n": n}
+
+
+def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
+    parties = list(Party.objects.filter(dispute=d).order_by("side", "pk"))
+    names: dict[str, str] = {}
+    numbers: Counter[str] = Counter()
+    for p in parties:
+        numbers[p.side] += 1
+        label = _side_label(p.side, numbers[p.side])
+        if p.name.strip():
+            names.setdefault(p.name.strip(), label)
+        if p.representative.strip():
+            names.setdefault(
+                p.representative.strip(), _("Representative of %(party)s") % {"party": label}
+            )
+        # Through the model's attributes, so encrypted fields are written the way they read.
+        p.name, p.phone, p.address, p.credit_code, p.representative = label, "", "", "", ""
+        p.save(update_fields=["name", "phone", "address", "credit_code", "representative"])
+    counts["parties"] += len(parties)
+
+    def text(value: str) -> str:
+        return anonymise(value, names)
+
+    sessions = list(Session.objects.filter(dispute=d))
+    for s in sessions:
+        s.place, s.attendees, s.minutes = text(s.place), text(s.attendees), text(s.minutes)
+    Session.objects.bulk_update(sessions, ["place", "attendees", "minutes"])
+    counts["sessions"] += len(sessions)
+
+    agreements = list(Agreement.objects.filter(dispute=d))
+    for a in agreements:
+        a.facts, a.terms = text(a.facts), text(a.terms)
+    Agreement.objects.bulk_update(agreements, ["facts", "terms"])
+    counts["agreements"] += len(agreements)
+
+    visits = list(FollowUp.objects.filter(dispute=d))
+    for f in visits:
+        f.note = text(f.note)
+    FollowUp.objects.bulk_update(visits, ["note"])
+
+    events = list(Event.objects.filter(dispute=d))
+    for e in events:
+        e.note, e.data = text(e.note), anonymise_data(e.data, names)
+    Event.objects.bulk_update(events, ["note", "data"])
+    counts["events"] += len(events)
+
+    stages = list(Stage.objects.filter(dispute=d))
+    for st in stages:
+        st.reasons = anonymise_data(st.reasons, names)
+    Stage.objects.bulk_update(stages, ["reasons"])
+
+    if d.risk_id is not None:
+        risk = RiskItem.objects.filter(pk=d.risk_id).first()
+        if risk is not None:
+            RiskItem.objects.filter(pk=risk.pk).update(
+                title=text(risk.title),
+                description=text(risk.description),
+                measures=text(risk.measures),
+                outcome_note=text(risk.outcome_note),
+            )
+            counts["risks"] += 1
+
+    Dispute.objects.filter(pk=d.pk).update(
+        title=text(d.title),
+        summary=text(d.summary),
+        address=text(d.address),
+        outcome_note=text(d.outcome_note),
+        lat=None if d.lat is None else round(d.lat, POINT_DECIMALS),
+        lon=None if d.lon is None else round(d.lon, POINT_DECIMALS),
+        anonymised_at=now,
+        updated_at=now,
+        version=models.F("version") + 1,
+    )
+    return names
+
+
+def set_legal_hold(*, actor: Any, dispute: Dispute, hold: bool, reason: str) -> Dispute:
+    """Put a dispute on legal hold (or lift it): an administrator of its area, with a reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(
+            _("write why the hold is set or lifted (e.g. the court case or petition number)"),
+            details={"field": "reason"},
+        )
+    if len(reason) > 300:
+        raise InvalidInput(_("the reason is at most 300 characters"), details={"field": "reason"})
+    with transaction.atomic():
+        d = Dispute.objects.select_for_update(of=("self",), no_key=True).get(pk=dispute.pk)
+        access.require(actor, "records.hold", path=d.jurisdiction_path)
+        if d.anonymised_at is not None and hold:
+            raise InvalidInput(
+                _("dispute %(code)s was anonymised on %(day)s; there is nothing left to hold")
+                % {"code": d.code, "day": f"{d.anonymised_at:%Y-%m-%d}"},
+                details={"field": "hold"},
+            )
+        before = d.legal_hold
+        d.legal_hold, d.legal_hold_reason = hold, (reason if hold else "")
+        d.updated_at = clock.now()
+        d.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
+        audit.record(
+            actor=actor,
+            action="mediation.legal_hold" if hold else "mediation.legal_hold_lifted",
+            object_type="dispute",
+            object_id=d.pk,
+            before={"legal_hold": before},
+            after={"legal_hold": hold},
+            reason=reason,
+        )
+    return d
