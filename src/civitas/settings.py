@@ -329,6 +329,15 @@ CIVITAS_BLIND_INDEX_KEY = CONFIG.blind_index_key
 CIVITAS_ENCRYPTION_BATCH = int(os.environ.get("CIVITAS_ENCRYPTION_BATCH", "500"))
 # [crypto] end
 # [retention] Retention of closed appeals and disputes; backups.
+# Closed appeals and disputes are anonymised this many days after they closed (0: never);
+# the city decides the periods (docs/OPERATIONS.md, "Retention"). Rows per transaction.
+CIVITAS_RETENTION_APPEALS_DAYS = int(os.environ.get("CIVITAS_RETENTION_APPEALS_DAYS", "1095"))
+CIVITAS_RETENTION_DISPUTES_DAYS = int(os.environ.get("CIVITAS_RETENTION_DISPUTES_DAYS", "1825"))
+CIVITAS_RETENTION_BATCH = int(os.environ.get("CIVITAS_RETENTION_BATCH", "200"))
+if min(CIVITAS_RETENTION_APPEALS_DAYS, CIVITAS_RETENTION_DISPUTES_DAYS) < 0:
+    raise _config.ConfigError(["CIVITAS_RETENTION_*_DAYS: a number of days, 0 or more"])
+if CIVITAS_RETENTION_BATCH < 1:
+    raise _config.ConfigError(["CIVITAS_RETENTION_BATCH: at least 1"])
 # [retention] end
 # [security] Hostile input: outbound fetches, upload limits.
 # [security] end
