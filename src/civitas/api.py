@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from csp.decorators import csp_update
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
@@ -14,7 +16,56 @@ from civitas.matters.api import router as matters_router
 from civitas.org.api import router as org_router
 from civitas.org.auth import API_AUTH
 
-api = NinjaAPI(
+
+class CivitasAPI(NinjaAPI):
+    """The documented schema names the error answers every operation may give.
+
+    Any operation may refuse a request (401 without a usable key, 403 out of scope, 404, 409,
+    422 malformed, 429 too many); those answers share one shape, documented here once as
+    ``4XX`` so clients (and schemathesis) can rely on it.
+    """
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> Any:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components["ErrorAnswer"] = ERROR_ANSWER
+        for item in schema.get("paths", {}).values():
+            for operation in item.values():
+                if isinstance(operation, dict) and "responses" in operation:
+                    operation["responses"].setdefault(
+                        "4XX",
+                        {
+                            "description": "Refused: what is wrong and what to do",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/ErrorAnswer"}
+                                }
+                            },
+                        },
+                    )
+        return schema
+
+
+ERROR_ANSWER: dict[str, Any] = {
+    "title": "ErrorAnswer",
+    "type": "object",
+    "description": "Either {error: {code, message, details?}} or ninja's {detail}.",
+    "properties": {
+        "error": {
+            "type": "object",
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+            "required": ["code", "message"],
+        },
+        "detail": {},
+    },
+}
+
+
+api = CivitasAPI(
     title="Civitas API",
     version="1",
     description="Municipal social governance: the city model, people and the audit chain.",

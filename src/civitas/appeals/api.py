@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja import Status as Reply
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.appeals import intake, selectors, services
 from civitas.appeals import workflow as wf
@@ -40,6 +40,7 @@ from civitas.appeals.schemas import (
 )
 from civitas.geo.models import Jurisdiction
 from civitas.kit.errors import Forbidden, InvalidInput, NotFound
+from civitas.kit.paging import LimitOffsetPagination
 from civitas.matters.models import Matter
 from civitas.org import access
 from civitas.org.models import ApiKey, Role, Unit

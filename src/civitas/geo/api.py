@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Query, Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.geo import selectors
 from civitas.geo.gazetteer import gazetteer
@@ -19,6 +19,7 @@ from civitas.geo.schemas import (
     MentionOut,
 )
 from civitas.kit.errors import InvalidInput, NotFound
+from civitas.kit.paging import LimitOffsetPagination
 
 router = Router()
 

@@ -15,13 +15,13 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja import Status as Reply
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.geo.models import Jurisdiction
 from civitas.hub import api_ingest, grants, query
 from civitas.hub.models import AccessChannel, AccessLog, Dataset, Grant
 from civitas.kit.errors import InvalidInput, NotFound
-from civitas.kit.paging import Mapped
+from civitas.kit.paging import LimitOffsetPagination, Mapped
 from civitas.org import access
 from civitas.org.models import ApiKey, Unit
 

@@ -11,7 +11,7 @@ from django.db import transaction
 from django.http import HttpRequest
 from ninja import Router
 from ninja import Status as Reply
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.geo.models import Jurisdiction
 from civitas.hub import catalogue, selectors
@@ -26,7 +26,7 @@ from civitas.hub.schemas import (
     SchemaVersionOut,
 )
 from civitas.kit.errors import Forbidden, InvalidInput
-from civitas.kit.paging import Mapped
+from civitas.kit.paging import LimitOffsetPagination, Mapped
 from civitas.org import access
 from civitas.org.models import Unit
 

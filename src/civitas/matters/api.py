@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.kit.errors import NotFound
+from civitas.kit.paging import LimitOffsetPagination
 from civitas.matters import selectors
 from civitas.matters.models import Matter
 from civitas.matters.schemas import MatterOut

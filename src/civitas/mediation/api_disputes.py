@@ -14,12 +14,12 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router
 from ninja import Status as Reply
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit.errors import Forbidden, InvalidInput, NotFound
-from civitas.kit.paging import Mapped
+from civitas.kit.paging import LimitOffsetPagination, Mapped
 from civitas.kit.redact import scrub
 from civitas.mediation import rules, selectors, services
 from civitas.mediation.models import Dispute, FollowUp, Session

@@ -6,10 +6,11 @@ from typing import Any
 
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.kit import audit
 from civitas.kit.errors import NotFound
+from civitas.kit.paging import LimitOffsetPagination
 from civitas.org import access, selectors
 from civitas.org.models import ApiKey, Unit
 from civitas.org.schemas import (

@@ -11,11 +11,11 @@ from typing import Any
 from django.http import HttpRequest
 from ninja import Router, Schema
 from ninja import Status as Reply
-from ninja.pagination import LimitOffsetPagination, paginate
+from ninja.pagination import paginate
 
 from civitas.geo.models import Jurisdiction
 from civitas.kit.errors import Forbidden, InvalidInput, NotFound
-from civitas.kit.paging import Mapped
+from civitas.kit.paging import LimitOffsetPagination, Mapped
 from civitas.matters.models import Matter
 from civitas.org import access
 from civitas.org.models import Unit
