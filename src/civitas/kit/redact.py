@@ -90,6 +90,10 @@ _EN_HOUSE = re.compile(
     r"(?:St|Street|Rd|Road|Ave|Avenue|Ln|Lane|Way|Dr|Drive|Blvd|Boulevard|Pl|Place|Ct|Court|"
     r"Terrace|Sq|Square)\b)"
 )
+_EN_HOUSE_AFTER = re.compile(
+    r"\b(St|Street|Rd|Road|Ave|Avenue|Ln|Lane|Way|Dr|Drive|Blvd|Boulevard|Pl|Place|Ct|Court)"
+    r"\.?\s+\d+[A-Za-z]?\b"
+)
 # How people are called in Chinese by their surname: 张先生, 王女士, 老李, 小刘.
 _ZH_HONORIFICS = ("先生", "女士", "小姐", "师傅", "阿姨", "大爷", "大妈", "老师", "医生", "经理")
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -109,20 +113,26 @@ def _name_patterns(name: str) -> list[str]:
             if len(name) >= 3:
                 forms.add(name[1:])  # the given name alone
     else:
-        forms.update(part for part in name.split(" ") if len(part) >= 3)
+        # Each word of a Latin name; two-letter ones (Li, Wu, Ma) only as capitalised words.
+        forms.update(part for part in name.split(" ") if len(part) >= 2)
     return sorted(forms, key=len, reverse=True)
 
 
-def anonymise(text: str, names: dict[str, str] | None = None) -> str:
+def anonymise(
+    text: str, names: dict[str, str] | None = None, exact: dict[str, str] | None = None
+) -> str:
     """``text`` with personal data removed for good.
 
     ``names`` maps the names of the people concerned to the labels that replace them
     (``{"张三": "Applicant 1"}``); a Chinese name is also found as surname and honorific
-    ("张先生") or 老/小 and surname, a Latin one by each of its words of three letters or
-    more. Phones, identity numbers and e-mails become "[phone]", "[ID number]", "[e-mail]";
+    ("张先生") or 老/小 and surname, a Latin one by each of its words (two-letter words
+    only as written, capitalised). ``exact`` maps phrases (addresses) replaced only as a whole. Phones, identity numbers and e-mails become "[phone]", "[ID number]", "[e-mail]";
     plates, long digit runs and room, door and house numbers go too. Idempotent."""
     if not text:
         return text or ""
+    for phrase, label in sorted((exact or {}).items(), key=lambda kv: len(kv[0]), reverse=True):
+        if phrase.strip():
+            text = re.sub(re.escape(phrase.strip()), label, text, flags=re.I)
     text = _EMAIL.sub(EMAIL_MARK, text)
     text = _ID.sub(ID_MARK, text)
     text = _CARD.sub(NUMBER_MARK, text)
@@ -136,18 +146,22 @@ def anonymise(text: str, names: dict[str, str] | None = None) -> str:
             if _CJK.search(form):
                 text = text.replace(form, label)
             else:
-                text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", label, text, flags=re.I)
+                flags = re.I if len(form) > 2 else 0
+                text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", label, text, flags=flags)
     text = _ZH_DOOR.sub(lambda m: "*" + m.group(1), text)
     text = _EN_DOOR.sub(lambda m: m.group(1) + " *", text)
+    text = _EN_HOUSE_AFTER.sub(lambda m: m.group(1) + " *", text)
     return _EN_HOUSE.sub("*", text)
 
 
-def anonymise_data(value: object, names: dict[str, str] | None = None) -> object:
+def anonymise_data(
+    value: object, names: dict[str, str] | None = None, exact: dict[str, str] | None = None
+) -> object:
     """:func:`anonymise` applied to every string inside JSON-like data (keys are kept)."""
     if isinstance(value, str):
-        return anonymise(value, names)
+        return anonymise(value, names, exact)
     if isinstance(value, dict):
-        return {k: anonymise_data(v, names) for k, v in value.items()}
+        return {k: anonymise_data(v, names, exact) for k, v in value.items()}
     if isinstance(value, list):
-        return [anonymise_data(v, names) for v in value]
+        return [anonymise_data(v, names, exact) for v in value]
     return value

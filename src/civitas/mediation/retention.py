@@ -199,6 +199,7 @@ def _side_label(side: str, n: int) -> str:
 def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
     parties = list(Party.objects.filter(dispute=d).order_by("side", "pk"))
     names: dict[str, str] = {}
+    places: dict[str, str] = {}
     numbers: Counter[str] = Counter()
     for p in parties:
         numbers[p.side] += 1
@@ -209,13 +210,17 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
             names.setdefault(
                 p.representative.strip(), _("Representative of %(party)s") % {"party": label}
             )
+        if p.address.strip():
+            places.setdefault(p.address.strip(), _("[address of %(party)s]") % {"party": label})
+        if p.phone.strip():
+            places.setdefault(p.phone.strip(), "[phone]")
         # Through the model's attributes, so encrypted fields are written the way they read.
         p.name, p.phone, p.address, p.credit_code, p.representative = label, "", "", "", ""
         p.save(update_fields=["name", "phone", "address", "credit_code", "representative"])
     counts["parties"] += len(parties)
 
     def text(value: str) -> str:
-        return anonymise(value, names)
+        return anonymise(value, names, places)
 
     sessions = list(Session.objects.filter(dispute=d))
     for s in sessions:
@@ -236,13 +241,13 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
 
     events = list(Event.objects.filter(dispute=d))
     for e in events:
-        e.note, e.data = text(e.note), anonymise_data(e.data, names)
+        e.note, e.data = text(e.note), anonymise_data(e.data, names, places)
     Event.objects.bulk_update(events, ["note", "data"])
     counts["events"] += len(events)
 
     stages = list(Stage.objects.filter(dispute=d))
     for st in stages:
-        st.reasons = anonymise_data(st.reasons, names)
+        st.reasons = anonymise_data(st.reasons, names, places)
     Stage.objects.bulk_update(stages, ["reasons"])
 
     if d.risk_id is not None:
