@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 
@@ -47,7 +49,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "civitas.web.ops.middleware.RequestMiddleware",  # request id, access log, metrics
     "django.middleware.security.SecurityMiddleware",
+    "civitas.web.ops.middleware.EndpointsMiddleware",  # /healthz /readyz /metrics
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -199,13 +203,28 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "civitas.kit.logctx.ContextFilter"}},
+    "formatters": {
+        "plain": {"()": "civitas.kit.logctx.TextFormatter"},
+        "json": {"()": "civitas.kit.logctx.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",  # "json" with CIVITAS_LOG_FORMAT=json (see [ops] below)
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": "INFO" if not DEBUG else "DEBUG"},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        # Our access line replaces Django's "Not Found: /path" warnings for 4xx answers.
+        "django.request": {"level": "ERROR"},
+        "civitas.access": {"level": "INFO"},
+    },
 }
 
 NINJA_PAGINATION_MAX_LIMIT = 500
@@ -306,7 +325,42 @@ CIVITAS_CONSULTATION_DOCUMENT_MB = int(os.environ.get("CIVITAS_CONSULTATION_DOCU
 
 # -- Scale-out, operations and data protection --------------------------------------------------
 # [ops] Logs: CIVITAS_LOG_FORMAT=json writes one JSON object per line with the request id.
-CIVITAS_LOG_FORMAT = os.environ.get("CIVITAS_LOG_FORMAT", "text")
+CIVITAS_LOG_FORMAT = os.environ.get("CIVITAS_LOG_FORMAT", "text").strip().lower() or "text"
+if CIVITAS_LOG_FORMAT not in {"text", "json"}:
+    raise _config.ConfigError([f"CIVITAS_LOG_FORMAT={CIVITAS_LOG_FORMAT!r} must be text or json."])
+LOGGING["handlers"]["console"]["formatter"] = "json" if CIVITAS_LOG_FORMAT == "json" else "plain"
+# /metrics answers loopback, the networks of CIVITAS_METRICS_ALLOW (comma-separated CIDRs,
+# e.g. 10.0.0.0/8) and requests with "Authorization: Bearer CIVITAS_METRICS_TOKEN".
+CIVITAS_METRICS_TOKEN = os.environ.get("CIVITAS_METRICS_TOKEN", "")
+try:
+    CIVITAS_METRICS_ALLOW = tuple(
+        ipaddress.ip_network(n.strip(), strict=False)
+        for n in os.environ.get("CIVITAS_METRICS_ALLOW", "").split(",")
+        if n.strip()
+    )
+except ValueError as _exc:
+    raise _config.ConfigError(
+        [f"CIVITAS_METRICS_ALLOW: {_exc} (give CIDRs like 10.0.0.0/8)."]
+    ) from None
+# /readyz answers from its last result for this long (seconds), so probes stay cheap.
+CIVITAS_READYZ_CACHE_SECONDS = float(os.environ.get("CIVITAS_READYZ_CACHE_SECONDS", "1"))
+# Probes and scrapes come over plain HTTP from the private network: never redirect them.
+SECURE_REDIRECT_EXEMPT = [r"^(healthz|readyz|metrics)/?$"]
+# A database that does not answer fails fast instead of hanging a worker.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", int(os.environ.get("CIVITAS_DB_CONNECT_TIMEOUT", "5"))
+    )
+# A read replica for dashboards (command centre, assessment, mediation figures): reads
+# inside civitas.kit.replica.reading() go there; without it everything reads from default.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60)
+    if DATABASES["replica"]["ENGINE"] == DATABASES["default"]["ENGINE"]:
+        DATABASES["replica"]["OPTIONS"] = dict(DATABASES["default"].get("OPTIONS", {}))
+        DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["civitas.kit.replica.ReplicaRouter"]
 # [ops] end
 # [workers] The broker wakes idle workers as soon as a task is queued; tasks stay in the database.
 # redis://host:6379/0 (empty: workers poll every --interval seconds). Only a signal goes through
@@ -340,4 +394,10 @@ if CIVITAS_RETENTION_BATCH < 1:
     raise _config.ConfigError(["CIVITAS_RETENTION_BATCH: at least 1"])
 # [retention] end
 # [security] Hostile input: outbound fetches, upload limits.
+# Hosts the server may fetch from although they resolve to internal addresses (the city's own
+# Open311 system or SMS gateway): names, addresses or networks, separated by commas or spaces.
+# Every other outbound request goes only to public addresses (civitas.kit.netguard).
+CIVITAS_FETCH_ALLOW = os.environ.get("CIVITAS_FETCH_ALLOW", "").replace(",", " ").split()
+# The largest image (in pixels) an upload may decode to; larger ones are refused as image bombs.
+CIVITAS_MAX_IMAGE_PIXELS = int(os.environ.get("CIVITAS_MAX_IMAGE_PIXELS", str(50_000_000)))
 # [security] end

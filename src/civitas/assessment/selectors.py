@@ -17,7 +17,7 @@ from civitas.appeals.models import OPEN_STATUSES, Appeal
 from civitas.assessment import rates as R
 from civitas.assessment.models import COUNTERS, UnitDay
 from civitas.assessment.services import day_bounds, zone
-from civitas.kit import clock
+from civitas.kit import clock, replica
 from civitas.kit.errors import InvalidInput
 from civitas.matters.vocabulary import DepartmentType
 from civitas.org.access import readable, require
@@ -199,6 +199,7 @@ def _rank(lines: list[Line], attr: str, target: str) -> None:
         setattr(ln, target, rank)
 
 
+@replica.reading()  # read-only figures: from the replica when there is one
 def table(
     actor: Any,
     *,

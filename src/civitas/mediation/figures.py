@@ -54,7 +54,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from civitas.geo.models import Jurisdiction
-from civitas.kit import clock
+from civitas.kit import clock, replica
 from civitas.kit.errors import Forbidden, InvalidInput
 from civitas.kit.redact import scrub
 from civitas.kit.spreadsheet import csv_cell
@@ -333,6 +333,7 @@ def _percentile_days(qs: QuerySet[Dispute], n: int) -> tuple[float | None, float
     return round(median, 1), round(p90, 1)
 
 
+@replica.reading()  # read-only figures: from the replica when there is one
 def compute(actor: Any, f: Filters) -> Figures:
     now = clock.now()
     qs = disputes_in(actor, f.area)

@@ -33,7 +33,7 @@ from civitas.assessment.models import COUNTERS, UnitDay
 from civitas.assessment.selectors import Period, month
 from civitas.assessment.services import day_bounds, path_depth, zone
 from civitas.geo.models import Jurisdiction
-from civitas.kit import clock
+from civitas.kit import clock, replica
 from civitas.kit.errors import Forbidden, NotFound
 from civitas.matters.models import Matter
 from civitas.org.access import readable, require, scope_of
@@ -573,6 +573,7 @@ def open_risks(actor: Any, area: Jurisdiction) -> RiskSummary:
     return RiskSummary(by_level=by_level, total=sum(counts.values()), items=items[:RISKS_SHOWN])
 
 
+@replica.reading()
 def live_alerts(actor: Any, area: Jurisdiction, now: datetime) -> list[Alert]:
     """The newest open alerts of the area."""
     return list(
@@ -598,6 +599,7 @@ class Overview:
     alerts: list[Alert]
 
 
+@replica.reading()  # read-only figures: from the replica when there is one
 def overview(
     actor: Any,
     code: str | None = None,
