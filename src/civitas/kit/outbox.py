@@ -12,17 +12,16 @@ from __future__ import annotations
 import json
 import logging
 import sys
-import urllib.error
-import urllib.request
 from datetime import timedelta
 from typing import Any, Protocol
 
+import httpx
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils.module_loading import import_string
 
-from civitas.kit import clock
+from civitas.kit import clock, netguard
 from civitas.kit.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -98,15 +97,16 @@ class HttpSmsAdapter:
         data = json.dumps(
             self.payload(recipient=recipient, subject=subject, body=body), ensure_ascii=False
         ).encode()
-        request = urllib.request.Request(  # noqa: S310 - the scheme is checked above
-            self.url, data=data, headers=self.headers(), method="POST"
-        )
+        # Through the guarded client: the gateway's address is checked at connect time
+        # (an internal gateway is listed in CIVITAS_FETCH_ALLOW) and redirects are not followed.
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310
-                status = response.status
-                answer = response.read(500)
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"SMS gateway answered {exc.code}: {exc.read(200)!r}") from exc
+            with netguard.client(timeout=self.timeout) as http:
+                response = http.post(self.url, content=data, headers=self.headers())
+        except httpx.TimeoutException as exc:
+            raise TimeoutError(f"SMS gateway did not answer within {self.timeout:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise RuntimeError(f"SMS gateway unreachable: {exc}") from exc
+        status, answer = response.status_code, response.content[:500]
         if not 200 <= status < 300:
             raise RuntimeError(f"SMS gateway answered {status}: {answer!r}")
 

@@ -26,7 +26,7 @@ from defusedxml import ElementTree as SafeET
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import Appeal
-from civitas.kit import clock
+from civitas.kit import clock, netguard
 from civitas.open311.models import ExternalSystem
 
 MAX_DESCRIPTION = 4000  # the specification's limit
@@ -173,7 +173,10 @@ def _exchange(
         with (
             httpx.Client(
                 timeout=float(system.timeout_seconds),
-                transport=transport,
+                # The endpoint's address is checked at connect time (no internal addresses
+                # unless listed in CIVITAS_FETCH_ALLOW); tests pass their own transport.
+                transport=transport or netguard.transport(),
+                trust_env=False,
                 follow_redirects=False,
                 headers={"Accept": accept},
             ) as http,

@@ -26,7 +26,7 @@ from civitas.appeals import services as appeal_services
 from civitas.appeals import workflow as wf
 from civitas.appeals.models import Appeal, Channel, Kind, Status
 from civitas.appeals.parties import parties_of
-from civitas.kit import clock
+from civitas.kit import clock, netguard
 from civitas.kit.errors import CivitasError
 from civitas.open311 import statuses
 from civitas.open311.models import (
@@ -240,6 +240,11 @@ def check_request(city: str, params: Any) -> Checked:
             raise Problem(400, _("media_url is not an http(s) URL")) from None
         if len(media_url) > 1000:
             raise Problem(400, _("media_url is at most 1000 characters"))
+        try:
+            # Stored and shown, never fetched by the server: no credentials, no control text.
+            netguard.client_url(media_url, field="media_url")
+        except CivitasError as exc:
+            raise Problem(400, exc.message) from None
     email = _one(params, "email")
     if email and "@" not in email:
         raise Problem(400, _("email is not an e-mail address"))
