@@ -30,6 +30,15 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(autouse=True)
+def _fast_passwords(request: pytest.FixtureRequest, settings: Any) -> None:
+    """Accounts made by tests hash their passwords with a cheap hasher: Argon2 costs up to a
+    second per account on a busy machine. Tests of hashing itself are marked
+    ``real_passwords`` and keep the project's hashers."""
+    if request.node.get_closest_marker("real_passwords") is None:
+        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
 def _fresh_indexes() -> Any:
     from civitas.geo.locate import index
 

@@ -52,9 +52,3 @@ def submit(
 
 def fresh(appeal: Appeal) -> Appeal:
     return Appeal.objects.get(pk=appeal.pk)
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    """Argon2 costs ~0.3 s per test user; these tests are not about passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

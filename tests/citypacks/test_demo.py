@@ -235,14 +235,7 @@ class TestGeometry:
         assert all(connected(p) for p in parts)
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    """Argon2 is slow by design; these tests hash a few dozen passwords."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.mark.django_db
-@pytest.mark.usefixtures("fast_passwords")
 class TestImport:
     def test_pack_passes_the_validator(self, pack: Path) -> None:
         from civitas.citypacks.pack import read_pack
@@ -309,7 +302,6 @@ class TestImport:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("fast_passwords")
 class TestDemoCommand:
     def test_prepares_everything_without_serving(self, tmp_path: Path, settings: Any) -> None:
         settings.STATIC_ROOT = tmp_path / "static"

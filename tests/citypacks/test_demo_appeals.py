@@ -45,16 +45,10 @@ def seeded(demo_city: None) -> Counter[str]:
     return demo_appeals.seed(now=NOW)
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def demo_cases() -> Any:
     return Appeal.objects.filter(city=CITY, external_id__startswith="demo-")
 
 
-@pytest.mark.usefixtures("fast_passwords")
 class TestDemoAppeals:
     def test_a_lived_in_city_seeded_once(self, seeded: Counter[str]) -> None:
         cases = demo_cases()
@@ -138,7 +132,6 @@ class TestDemoAppeals:
 
 
 @pytest.mark.django_db
-@pytest.mark.usefixtures("fast_passwords")
 class TestDemoCommandSeeds:
     def test_demo_seeds_once(self, tmp_path: Path, settings: Any) -> None:
         settings.STATIC_ROOT = tmp_path / "static"

@@ -23,11 +23,6 @@ from civitas.org.models import ApiKey
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 class TestKey:
     def test_made_once_kept_in_a_private_file_and_reused(self, tmp_path: Path) -> None:
         with transaction.atomic():
@@ -68,7 +63,6 @@ class TestKey:
             demo_open311.configure_services(actor="test")
 
 
-@pytest.mark.usefixtures("fast_passwords")
 def test_the_demo_command_configures_open311_once(tmp_path: Path, settings: Any) -> None:
     settings.STATIC_ROOT = tmp_path / "static"
     settings.CIVITAS_VAR = tmp_path / "var"

@@ -79,10 +79,3 @@ def screenshots(tmp_path: Path) -> Path:
     target = Path(os.environ.get("CIVITAS_SCREENSHOTS") or tmp_path)
     target.mkdir(parents=True, exist_ok=True)
     return target
-
-
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    """Accounts made for browser tests hash their passwords quickly (signing in is not what
-    these tests measure)."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -11,7 +11,6 @@ import pytest
 from civitas.kit import audit
 from civitas.risk.models import StabilityAssessment
 from tests.risk.stability_fixtures import (  # noqa: F401
-    _fast_passwords,
     case_city,
     ssa_city_fixture,
     submit,

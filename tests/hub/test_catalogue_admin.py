@@ -17,7 +17,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def root(hub: dict[str, Any], settings: Any) -> Client:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     c = Client()
     c.force_login(factories.UserFactory(username="root", is_staff=True, is_superuser=True))
     return c

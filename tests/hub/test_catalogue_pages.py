@@ -23,11 +23,6 @@ from tests.hub import helpers
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(user: Any, lang: str = "en") -> Client:
     c = Client()
     c.force_login(user)

@@ -309,7 +309,6 @@ class TestAdmin:
 
         from tests.factories import UserFactory
 
-        settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
         client = Client()
         client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
         return client

@@ -28,11 +28,6 @@ from tests.mediation.figures_data import NOW, at, dispute, resolved
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 YEAR = {"from": "2026-01-01", "to": "2026-11-20"}
 
 

@@ -20,11 +20,6 @@ from tests.mediation.figures_data import NOW, at, dispute, with_agreement
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture
 def agreed(med: dict[str, Any]) -> dict[str, Any]:
     w = dict(med)

@@ -510,11 +510,6 @@ def _fresh_cache() -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture(autouse=True)
 def _plain_settings(settings: Any) -> None:
     """The defaults these tests assume unless a test says otherwise."""
     settings.CIVITAS_OPEN311_DEFER = False

@@ -20,11 +20,6 @@ from tests.participation.tasks_helpers import confirmed, task
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fast_passwords(settings: Any) -> None:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 def client_for(user: Any = None) -> Client:
     cl = Client()
     if user is not None:

@@ -23,7 +23,6 @@ RESIDENT_ADDRESS = "Flat 1204, Building 3, Peony Garden"
 
 @pytest.fixture
 def reg_city(city: dict[str, Any], settings: Any) -> dict[str, Any]:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     city["analyst"] = member("analyst", Roles.ANALYST, city["centre"], display_name="Zhou")
     city["d1_analyst"] = member("d1-analyst", Roles.ANALYST, city["T-D1-centre"])
     city["auditor"] = member("auditor", Roles.AUDITOR, city["centre"])

@@ -9,7 +9,7 @@ import pytest
 from civitas.org.models import Role
 from civitas.risk import stability
 from civitas.risk.models import StabilityAssessment
-from tests.appeals.conftest import _fast_passwords, case_city, submit  # noqa: F401
+from tests.appeals.conftest import case_city, submit  # noqa: F401
 from tests.factories import member
 
 FINDINGS: dict[str, Any] = {

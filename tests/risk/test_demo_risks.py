@@ -31,7 +31,6 @@ def demo_city(db: Any, pack: Path, settings: Any) -> None:
     from civitas.citypacks.importer import import_pack
     from civitas.geo.locate import index
 
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with transaction.atomic():
         import_pack(pack, actor="test")
         create_demo_users(actor="test")

@@ -18,7 +18,6 @@ from civitas.risk.models import Level, RiskItem, StabilityAssessment
 from tests.racing import needs_postgres, race
 from tests.risk.stability_fixtures import (  # noqa: F401
     FINDINGS,
-    _fast_passwords,
     case_city,
     draft,
     item,

@@ -15,7 +15,6 @@ from civitas.risk import stability
 from civitas.risk.models import Level, RiskItem, StabilityAssessment
 from tests.risk.stability_fixtures import (  # noqa: F401
     FINDINGS,
-    _fast_passwords,
     case_city,
     draft,
     item,

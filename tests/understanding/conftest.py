@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from tests.appeals.conftest import _fast_passwords, case_city  # noqa: F401 (shared fixtures)
+from tests.appeals.conftest import case_city  # noqa: F401 (shared fixtures)
 
 
 @pytest.fixture(autouse=True)

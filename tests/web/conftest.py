@@ -10,12 +10,6 @@ from tests import factories
 
 
 @pytest.fixture
-def _fast_passwords(settings: Any) -> None:
-    """Argon2 is slow on purpose; these tests create many people."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
-@pytest.fixture
 def people(city: dict[str, Any], _fast_passwords: None) -> dict[str, User]:
     """Staff at several levels of the test city, plus a resident."""
     admin = factories.member("admin", Role.ADMINISTRATOR, city["centre"], phone="+86 10 1111")

@@ -29,7 +29,6 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def admin_client(city: dict[str, Any], settings: Any) -> Client:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     root = factories.UserFactory(username="root", is_staff=True, is_superuser=True)
     c = Client()
     c.force_login(root)

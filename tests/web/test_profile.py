@@ -48,7 +48,6 @@ def submit(at: datetime, *, lat: float = 0.5, lon: float = 0.5, matter: str = "T
 def place(city: dict[str, Any], settings: Any) -> dict[str, Any]:
     """A population dataset of street S1's office with a grant to the city centre for community
     C1 only; appeals in C1 and elsewhere; an open risk and alerts; people in several roles."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     made: dict[str, Any] = {"city": city}
     ds = helpers.residents_by_grid(city)
     made["dataset"] = ds

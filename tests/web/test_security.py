@@ -30,6 +30,7 @@ class TestSecurity:
         )
         assert response.status_code == 403
 
+    @pytest.mark.real_passwords
     def test_passwords_are_hashed_with_argon2(self) -> None:
         user = UserFactory(username="u")
         assert user.password.startswith("argon2")
