@@ -23,6 +23,12 @@ def _demo_secret(var_dir: Path) -> str:
 OFFLINE = {("eval",), ("risk", "scan"), ("risk", "evaluate")}
 
 
+def _derived_key(secret: str) -> str:
+    from civitas.kit.config import derived_key
+
+    return derived_key(secret)
+
+
 def _offline(argv: list[str]) -> bool:
     return tuple(argv[1:2]) in OFFLINE or tuple(argv[1:3]) in OFFLINE
 
@@ -33,8 +39,13 @@ def main(argv: list[str] | None = None) -> None:
     if len(argv) > 1 and argv[1] == "demo" and not os.environ.get("SECRET_KEY"):
         var_dir = Path(os.environ.get("CIVITAS_VAR", Path.cwd() / "var"))
         os.environ["SECRET_KEY"] = _demo_secret(var_dir)
+        # The demo's personal data is invented: a key derived from its kept secret will do.
+        os.environ.setdefault("CIVITAS_ENCRYPTION_KEYS", _derived_key(os.environ["SECRET_KEY"]))
     elif _offline(argv) and not os.environ.get("SECRET_KEY"):
         os.environ["SECRET_KEY"] = secrets.token_urlsafe(50)
+        os.environ.setdefault("CIVITAS_ENCRYPTION_KEYS", _derived_key(os.environ["SECRET_KEY"]))
+    elif tuple(argv[1:3]) == ("keys", "new"):
+        os.environ["CIVITAS_DEBUG"] = "1"  # making the first key needs no configuration
     from civitas.kit.config import ConfigError
 
     try:

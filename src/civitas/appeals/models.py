@@ -8,7 +8,12 @@ from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
-from civitas.kit.crypto import BlindIndexField, EncryptedCharField, EncryptedEmailField
+from civitas.kit.crypto import (
+    BlindIndexField,
+    EncryptedCharField,
+    EncryptedEmailField,
+    IndexedModel,
+)
 from civitas.matters.models import Matter, Urgency
 from civitas.org.models import Unit
 
@@ -215,7 +220,7 @@ class Appeal(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class Contact(models.Model):
+class Contact(IndexedModel):
     """The appellant's personal data, kept apart so that only those who need it see it."""
 
     appeal = models.OneToOneField(Appeal, on_delete=models.CASCADE, related_name="contact")

@@ -5,6 +5,8 @@ Every problem is collected and reported together, naming the variable and what t
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,11 +151,9 @@ def _encryption(
     env: dict[str, str], debug: bool, secret_key: str, problems: list[str]
 ) -> tuple[tuple[str, ...], str]:
     """[crypto] CIVITAS_ENCRYPTION_KEYS (required outside debug) and CIVITAS_BLIND_INDEX_KEY."""
-    from civitas.kit import crypto
-
     keys: tuple[str, ...] = ()
     try:
-        keys = crypto.parse_keys(env.get("CIVITAS_ENCRYPTION_KEYS", ""))
+        keys = parse_keys(env.get("CIVITAS_ENCRYPTION_KEYS", ""))
     except ValueError as exc:
         problems.append(
             f"CIVITAS_ENCRYPTION_KEYS: {exc}. Make a key with `civitas keys new`; list several "
@@ -161,7 +161,7 @@ def _encryption(
         )
     else:
         if not keys and debug:
-            keys = (crypto.derived_key(secret_key),)
+            keys = (derived_key(secret_key),)
         elif not keys:
             problems.append(
                 "CIVITAS_ENCRYPTION_KEYS is not set: residents' contact details are encrypted "
@@ -175,3 +175,24 @@ def _encryption(
             "CIVITAS_BLIND_INDEX_KEY is shorter than 32 characters: use `civitas keys new`."
         )
     return keys, index_key
+
+
+def derived_key(secret: str) -> str:
+    """[crypto] The development encryption key derived from SECRET_KEY (only with CIVITAS_DEBUG)."""
+    raw = hashlib.sha256(b"civitas-encryption:" + secret.encode()).digest()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def parse_keys(raw: str) -> tuple[str, ...]:
+    """[crypto] The keys of a comma-separated list; ValueError names the position of a bad one."""
+    from cryptography.fernet import Fernet
+
+    keys = tuple(k.strip() for k in (raw or "").split(",") if k.strip())
+    for i, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ValueError(
+                f"key {i} of {len(keys)} is not a Fernet key (32 bytes in URL-safe base64)"
+            ) from None
+    return keys

@@ -27,7 +27,6 @@ Code that writes rows without the ORM's fields (raw INSERTs, COPY) calls ``encry
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import re
@@ -44,9 +43,12 @@ from django.core.exceptions import FieldError, ImproperlyConfigured
 from django.db import models
 from django.db.models.lookups import Exact
 
+from civitas.kit.config import derived_key as derived_key  # re-exported
+from civitas.kit.config import parse_keys as parse_keys
+
 KINDS = ("phone", "email", "text")
 # Every Fernet token starts with the version byte 0x80 and is at least 100 characters long.
-TOKEN_PREFIX = "gAAAAA"
+TOKEN_PREFIX = "gAAAAA"  # noqa: S105 (not a secret: the start of every token)
 TOKEN_MIN_LENGTH = 100
 _DIGITS = re.compile(r"\D+")
 _SPACES = re.compile(r"\s+")
@@ -55,25 +57,6 @@ _SPACES = re.compile(r"\s+")
 def new_key() -> str:
     """A new random key (32 bytes, URL-safe base64) for CIVITAS_ENCRYPTION_KEYS."""
     return Fernet.generate_key().decode()
-
-
-def derived_key(secret: str) -> str:
-    """The development key derived from SECRET_KEY (used only with CIVITAS_DEBUG on)."""
-    raw = hashlib.sha256(b"civitas-encryption:" + secret.encode()).digest()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def parse_keys(raw: str) -> tuple[str, ...]:
-    """The keys of a comma-separated list; ValueError names the position of a bad one."""
-    keys = tuple(k.strip() for k in (raw or "").split(",") if k.strip())
-    for i, key in enumerate(keys, start=1):
-        try:
-            Fernet(key)
-        except (ValueError, TypeError):
-            raise ValueError(
-                f"key {i} of {len(keys)} is not a Fernet key (32 bytes in URL-safe base64)"
-            ) from None
-    return keys
 
 
 def key_id(key: str) -> str:
@@ -196,7 +179,7 @@ class EncryptedExact(Exact):
         return super().get_prep_lookup()
 
 
-class EncryptedTextField(models.TextField):  # type: ignore[type-arg]
+class EncryptedTextField(models.TextField):
     """Text stored as a Fernet token; the attribute is the plaintext (see the module's doc)."""
 
     description = "Text encrypted at rest"
@@ -262,7 +245,7 @@ class EncryptedEmailField(EncryptedCharField):
         return super().formfield(form_class=forms.EmailField, widget=forms.EmailInput, **kwargs)
 
 
-class BlindIndexField(models.CharField):  # type: ignore[type-arg]
+class BlindIndexField(models.CharField):
     """The digest of another field's plaintext, kept in step on save and bulk_create."""
 
     def __init__(self, *args: Any, source: str = "", kind: str = "phone", **kwargs: Any) -> None:
@@ -285,6 +268,30 @@ class BlindIndexField(models.CharField):  # type: ignore[type-arg]
         value = digest(getattr(model_instance, self.source, ""), self.kind)
         setattr(model_instance, self.attname, value)
         return value
+
+
+def with_indexes(instance: models.Model, update_fields: Iterable[str] | None) -> Any:
+    """``update_fields`` with the blind indexes of any source field in it (a save that names
+    ``phone`` must also write ``phone_digest``, or an anonymised row would keep its digest)."""
+    if update_fields is None:
+        return None
+    names = list(update_fields)
+    for f in instance._meta.concrete_fields:
+        if isinstance(f, BlindIndexField) and f.source in names and f.name not in names:
+            names.append(f.name)
+    return names
+
+
+class IndexedModel(models.Model):
+    """A model with blind indexes: ``save(update_fields=[source])`` writes the index too."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs.get("update_fields") is not None:
+            kwargs["update_fields"] = with_indexes(self, kwargs["update_fields"])
+        super().save(*args, **kwargs)
 
 
 # -- Finding and rewriting encrypted columns ----------------------------------------------------
@@ -313,9 +320,7 @@ def targets() -> list[Target]:
         enc = tuple(f.attname for f in fields if isinstance(f, EncryptedTextField))
         if not enc:
             continue
-        idx = tuple(
-            (f.attname, f.source, f.kind) for f in fields if isinstance(f, BlindIndexField)
-        )
+        idx = tuple((f.attname, f.source, f.kind) for f in fields if isinstance(f, BlindIndexField))
         found.append(Target(model, enc, idx))
     return found
 
@@ -365,7 +370,10 @@ def rewrite_table(
             params = []
             for row in rows:
                 key, values = row[0], list(row[1:])
-                plain = {c: decrypt(v or "", where=f"{table}.{c}") for c, v in zip(cols, values)}
+                plain = {
+                    c: decrypt(v or "", where=f"{table}.{c}")
+                    for c, v in zip(cols, values, strict=True)
+                }
                 new = [
                     (encrypt(plain[c]) if not is_token(v or "") else v) if forwards else plain[c]
                     for c, v in zip(cols, values, strict=True)

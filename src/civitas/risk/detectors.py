@@ -13,9 +13,10 @@ Columns (one row per appeal received in the last ``HISTORY_DAYS`` up to the end 
   "Employee Generated" and "City Worker App" sources there) or ``csv`` (a bulk import entered by
   staff, received in batches). Web, hotline (an operator writing down a resident's call), API
   and Open311 are residents' reports.
-- ``reporter``: the resident's account id; without an account, a keyed hash (HMAC with the
-  installation's key) of the contact phone's digits, in a range apart from account ids; -1 when
-  neither is known. The phone itself never leaves the database.
+- ``reporter``: the resident's account id; without an account, a number drawn from the contact
+  phone's blind index (``Contact.phone_digest``: an HMAC of its digits under the installation's
+  index key, see ``civitas.kit.crypto``), in a range apart from account ids; -1 when neither is
+  known. The phone itself is encrypted and never read here.
 - ``area``: the district-level jurisdiction (the second code of the appeal's path).
 - ``ids``: the appeal's primary key. ``extra``: ``place`` (the id of the appeal's community,
   or of its deepest jurisdiction above that level; -1),
@@ -42,7 +43,6 @@ from ``civitas.risk.live``. Every run is prospective: on day ``d`` a detector ge
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from collections.abc import Iterable, Sequence
@@ -57,7 +57,7 @@ from django.utils.module_loading import import_string
 
 from civitas.appeals.models import Appeal, Channel
 from civitas.geo.models import Jurisdiction
-from civitas.kit import clock
+from civitas.kit import clock, crypto
 from civitas.risk.models import HUB_CATEGORY_PREFIX
 from civitas.risk.scan.events import Detector, Events, Found, Projection
 
@@ -73,7 +73,7 @@ STAFF_CHANNELS = frozenset({Channel.GRID.value, Channel.CSV.value})
 CHANNELS: list[str] = list(Channel.values)
 # Phone hashes live above every account id (bit 62 set), so the two never collide.
 _PHONE_KEY_BASE = 1 << 62
-_DIGITS = re.compile(r"\D+")
+_HEX64 = re.compile(r"[0-9a-f]{64}")
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
 
 # Which detector runs in which job. Dotted paths of Detector classes built without arguments;
@@ -102,30 +102,24 @@ def local_day_end(day: date) -> datetime:
 
 
 def reporter_key(resident_id: int | None, phone: str | None) -> int:
-    """Who reported, as a number: the account id, else a keyed hash of the phone's digits."""
+    """Who reported, as a number: the account id, else one drawn from the phone's blind index."""
     if resident_id:
         return int(resident_id)
     return _phone_keys()(phone or "")
 
 
 def _phone_keys() -> Any:
-    """A memoised keyed hash of phone digits (a city's stream repeats the same phones)."""
-    secret = (getattr(settings, "CIVITAS_AUDIT_KEY", "") or settings.SECRET_KEY).encode()
-    # Keyed BLAKE2b is a MAC in one pass (HMAC-SHA256 costs four times as much per row).
-    secret = hashlib.sha256(b"risk-reporter:" + secret).digest()
+    """A memoised reporter key of a phone's blind index (``Contact.phone_digest``, an HMAC of
+    its digits under the installation's index key) or of a phone, whose index is taken first."""
     memo: dict[str, int] = {}
 
-    def key(phone: str) -> int:
-        found = memo.get(phone)
+    def key(value: str) -> int:
+        found = memo.get(value)
         if found is None:
-            digits = _DIGITS.sub("", phone)
-            if len(digits) < 5:
-                found = -1
-            else:
-                mac = hashlib.blake2b(digits[-11:].encode(), key=secret, digest_size=8)
-                value = int.from_bytes(mac.digest(), "big")
-                found = _PHONE_KEY_BASE | (value & (_PHONE_KEY_BASE - 1))
-            memo[phone] = found
+            index = value if _HEX64.fullmatch(value) else crypto.phone_digest(value)
+            high = int(index[:16], 16) if index else -1
+            found = -1 if high < 0 else _PHONE_KEY_BASE | (high & (_PHONE_KEY_BASE - 1))
+            memo[value] = found
         return found
 
     return key
@@ -205,7 +199,7 @@ def city_events(
             "lon",
             "channel",
             "resident_id",
-            "contact__phone",
+            "contact__phone_digest",
             "jurisdiction_path",
             "jurisdiction_id",
             "duplicate_of_id",
@@ -305,8 +299,8 @@ def _community_code(path: str) -> str:
 
 def build_events(rows: Sequence[tuple[Any, ...]], *, day0: date, projection: Projection) -> Events:
     """Events from rows of (pk, received_at, matter code or None, lat, lon, channel,
-    resident id, phone, jurisdiction path, jurisdiction id, duplicate_of id, candidate id,
-    address), sorted by time."""
+    resident id, phone digest (or phone), jurisdiction path, jurisdiction id, duplicate_of id,
+    candidate id, address), sorted by time."""
     n = len(rows)
     cols = list(zip(*rows, strict=True)) if n else [()] * 13
     ids = np.fromiter(cols[0], dtype=np.int64, count=n)
