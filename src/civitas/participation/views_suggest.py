@@ -4,6 +4,7 @@ proposing and supporting (signed in), and the unit's answer, closing and reassig
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -176,86 +177,77 @@ def _staff(request: HttpRequest, s: Suggestion) -> None:
         )
 
 
-@login_required
-@require_POST
-def suggestion_answer(request: HttpRequest, code: str) -> HttpResponse:
+def _staff_move(
+    request: HttpRequest,
+    code: str,
+    form_name: str,
+    make_form: Callable[[Suggestion], Any],
+    move: Callable[[Suggestion, dict[str, Any]], Suggestion],
+    done: Callable[[Suggestion], tuple[str, str]],
+) -> HttpResponse:
+    """One of the responsible unit's moves from the detail page: check the form, apply the
+    move, and go back with a message (or show the form again with what is wrong)."""
     s = _get(code)
     _staff(request, s)
-    form = AnswerForm(request.POST)
-    if form.is_valid():
+    bound = make_form(s)
+    if bound.is_valid():
         try:
-            s = suggestions.answer(
-                request.user,
-                s,
-                version=form.cleaned_data["version"],
-                text=form.cleaned_data["answer"],
-            )
+            s = move(s, bound.cleaned_data)
         except CivitasError as exc:
-            _form_error(form, exc)
+            _form_error(bound, exc)
         else:
-            messages.success(request, _("The answer is published."))
-            return _back(s, "answer")
+            message, anchor = done(s)
+            messages.success(request, message)
+            return _back(s, anchor)
     return render(
         request,
         "participation/suggest_detail.html",
-        _detail_context(request, s, answer_form=form),
+        _detail_context(request, s, **{form_name: bound}),
         status=422,
+    )
+
+
+@login_required
+@require_POST
+def suggestion_answer(request: HttpRequest, code: str) -> HttpResponse:
+    return _staff_move(
+        request,
+        code,
+        "answer_form",
+        lambda s: AnswerForm(request.POST),
+        lambda s, d: suggestions.answer(request.user, s, version=d["version"], text=d["answer"]),
+        lambda s: (_("The answer is published."), "answer"),
     )
 
 
 @login_required
 @require_POST
 def suggestion_close(request: HttpRequest, code: str) -> HttpResponse:
-    s = _get(code)
-    _staff(request, s)
-    form = CloseForm(request.POST)
-    if form.is_valid():
-        try:
-            s = suggestions.close(
-                request.user,
-                s,
-                version=form.cleaned_data["version"],
-                reason=form.cleaned_data["reason"],
-            )
-        except CivitasError as exc:
-            _form_error(form, exc)
-        else:
-            messages.success(request, _("%(code)s is closed.") % {"code": s.code})
-            return _back(s)
-    return render(
+    return _staff_move(
         request,
-        "participation/suggest_detail.html",
-        _detail_context(request, s, close_form=form),
-        status=422,
+        code,
+        "close_form",
+        lambda s: CloseForm(request.POST),
+        lambda s, d: suggestions.close(request.user, s, version=d["version"], reason=d["reason"]),
+        lambda s: (_("%(code)s is closed.") % {"code": s.code}, ""),
     )
 
 
 @login_required
 @require_POST
 def suggestion_reassign(request: HttpRequest, code: str) -> HttpResponse:
-    s = _get(code)
-    _staff(request, s)
-    form = ReassignForm(request.POST, city=s.city)
-    if form.is_valid():
-        try:
-            s = suggestions.reassign(
-                request.user,
-                s,
-                version=form.cleaned_data["version"],
-                unit=form.cleaned_data["unit"],
-                reason=form.cleaned_data["reason"],
-            )
-        except CivitasError as exc:
-            _form_error(form, exc)
-        else:
-            unit_name = s.unit.name if s.unit else ""
-            messages.success(request, _("%(unit)s now answers for it.") % {"unit": unit_name})
-            return _back(s)
-    return render(
+    return _staff_move(
         request,
-        "participation/suggest_detail.html",
-        _detail_context(request, s, reassign_form=form),
-        status=422,
+        code,
+        "reassign_form",
+        lambda s: ReassignForm(request.POST, city=s.city),
+        lambda s, d: suggestions.reassign(
+            request.user, s, version=d["version"], unit=d["unit"], reason=d["reason"]
+        ),
+        lambda s: (
+            _("%(unit)s now answers for it.") % {"unit": s.unit.name if s.unit else ""},
+            "",
+        ),
     )
 
 
