@@ -118,19 +118,22 @@ class VerifyResult:
     problem: str = ""
 
 
-def _entries(batch: int = 2000) -> Iterator[AuditEntry]:
+def _entries(batch: int = 2000, using: str = "default") -> Iterator[AuditEntry]:
     last = 0
     while True:
-        chunk = list(AuditEntry.objects.filter(seq__gt=last).order_by("seq")[:batch])
+        chunk = list(
+            AuditEntry.objects.using(using).filter(seq__gt=last).order_by("seq")[:batch]
+        )
         if not chunk:
             return
         yield from chunk
         last = chunk[-1].seq
 
 
-def verify() -> VerifyResult:
+def verify(using: str = "default") -> VerifyResult:
+    """Walk the chain (of the database ``using``: a restored copy is checked the same way)."""
     expected_seq, prev_hash, checked = 1, GENESIS, 0
-    for entry in _entries():
+    for entry in _entries(using=using):
         if entry.seq != expected_seq:
             kind = "removed" if entry.seq > expected_seq else "inserted or renumbered"
             return VerifyResult(
@@ -163,7 +166,7 @@ def verify() -> VerifyResult:
                 False, checked, entry.seq, f"entry #{entry.seq} was altered after it was written"
             )
         prev_hash, expected_seq, checked = entry.entry_hash, expected_seq + 1, checked + 1
-    head = AuditHead.objects.filter(id=1).first()
+    head = AuditHead.objects.using(using).filter(id=1).first()
     last_seq = head.last_seq if head else 0
     last_hash = head.last_hash if head else GENESIS
     if last_seq != checked or last_hash != prev_hash:
