@@ -151,6 +151,19 @@ class TestHealth:
         assert r.json()["checks"]["cache"]["ok"] is True
 
 
+def test_without_a_replica_reading_changes_nothing(city: dict[str, Any]) -> None:
+    from django.db import connections
+    from django.test.utils import CaptureQueriesContext
+
+    from civitas.geo.models import Jurisdiction
+    from civitas.kit import replica
+
+    assert not replica.available()
+    with CaptureQueriesContext(connections["default"]) as primary, replica.reading():
+        assert Jurisdiction.objects.filter(code="T").count() == 1
+    assert len(primary) == 1
+
+
 class TestRequestId:
     def test_a_well_formed_id_is_kept_and_logged_as_json(self, json_logs: io.StringIO) -> None:
         r = Client().get("/appeal/submitted/T-2026-424242/", HTTP_X_REQUEST_ID="lb-7f3a9c2e11")

@@ -23,7 +23,6 @@ from contextlib import ContextDecorator
 from contextvars import ContextVar, Token
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
 
 ALIAS = "replica"
@@ -33,7 +32,7 @@ _reading: ContextVar[bool] = ContextVar("civitas_replica_reading", default=False
 
 
 def available() -> bool:
-    return ALIAS in settings.DATABASES
+    return ALIAS in connections.settings
 
 
 class reading(ContextDecorator):

@@ -129,7 +129,7 @@ def broker() -> None:
 def configured() -> dict[str, Callable[[], None]]:
     """The checks that apply to this installation, in order."""
     checks: dict[str, Callable[[], None]] = {"database": database, "migrations": migrations}
-    if "replica" in settings.DATABASES:
+    if "replica" in connections.settings:
         checks["replica"] = replica
     if getattr(settings, "CIVITAS_CACHE_URL", ""):
         checks["cache"] = cache
