@@ -153,7 +153,7 @@ def test_two_workers_add_up_their_metrics(postgres: None, tmp_path: Path) -> Non
 
 
 def test_readyz_when_the_database_is_down(tmp_path: Path) -> None:
-    proc, _, err = _start(tmp_path, DATABASE_URL="postgresql://postgres:pw@127.0.0.1:8619/none")
+    proc, _, _ = _start(tmp_path, DATABASE_URL="postgresql://postgres:pw@127.0.0.1:8619/none")
     try:
         base = f"http://127.0.0.1:{PORT}"
         assert httpx.get(f"{base}/healthz").status_code == 200
