@@ -24,6 +24,7 @@ from civitas.appeals import intake
 from civitas.appeals.models import Appeal, Channel
 from civitas.kit import clock
 from civitas.kit.errors import CivitasError, InvalidInput
+from civitas.kit.spreadsheet import csv_cell
 
 COLUMNS = (
     "text",
@@ -225,7 +226,7 @@ def write_report(problems: list[Problem], report: Path) -> None:
         out = csv.writer(f)
         out.writerow(["file", "line", "field", "message"])
         for p in problems:
-            out.writerow([p.file, p.line, p.field, p.message])
+            out.writerow([csv_cell(v) for v in (p.file, p.line, p.field, p.message)])
 
 
 def default_report(path: Path) -> Path:

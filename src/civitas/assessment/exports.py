@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 
 from civitas.assessment.selectors import Table
+from civitas.kit.spreadsheet import csv_cell, xlsx_cell
 
 
 def header() -> list[str]:
@@ -71,9 +72,10 @@ def filename(t: Table, ext: str) -> str:
 def to_csv(t: Table) -> bytes:
     buf = io.StringIO()
     w = csv.writer(buf)
-    w.writerow(header())
+    w.writerow([csv_cell(v) for v in header()])
     for row in rows(t):
-        w.writerow(["" if v is None else v for v in row])
+        # Unit and place names come from people: never let one run as a formula.
+        w.writerow([csv_cell(v) for v in row])
     # A byte-order mark lets spreadsheet programs read the Chinese names as UTF-8.
     return ("\ufeff" + buf.getvalue()).encode("utf-8")
 
@@ -83,9 +85,9 @@ def to_xlsx(t: Table) -> bytes:
     ws = wb.active
     assert ws is not None
     ws.title = t.period.label
-    ws.append(header())
+    ws.append([xlsx_cell(v) for v in header()])
     for row in rows(t):
-        ws.append(row)
+        ws.append([xlsx_cell(v) for v in row])
     ws.freeze_panes = "A2"
     for col, width in zip("ABCDEFGHIJKLMNOP", (6, 18, 32), strict=False):
         ws.column_dimensions[col].width = width

@@ -587,6 +587,8 @@ def _zip_kind(raw: bytes) -> tuple[str, str, str] | None:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
             names = set(z.namelist())
             if "mimetype" in names:
+                if z.getinfo("mimetype").file_size > 200:
+                    return None  # a real mimetype entry is a few dozen bytes, not a zip bomb
                 mime = z.read("mimetype").decode("ascii", "replace").strip()
                 return {ODT[1]: ODT, ODS[1]: ODS}.get(mime)
             if "[Content_Types].xml" in names:
