@@ -127,6 +127,19 @@ class TestHealth:
         text = r.content.decode()
         assert "s3cret" not in text and "8619" not in text and "postgres" not in text
 
+    def test_readyz_reports_a_dead_replica_without_failing(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        def dead() -> None:
+            raise checks.Failed("unreachable (OperationalError)")
+
+        real = checks.configured
+        monkeypatch.setattr(checks, "configured", lambda: {**real(), "replica": dead})
+        r = Client().get("/readyz")
+        assert r.status_code == 200
+        replica = r.json()["checks"]["replica"]
+        assert replica["ok"] is False and replica["required"] is False
+
     def test_readyz_checks_the_cache_and_broker_when_configured(self, settings: Any) -> None:
         settings.CIVITAS_CACHE_URL = "redis://:hunter2@127.0.0.1:8618/0"  # nothing listens
         settings.CIVITAS_BROKER_URL = "amqp://guest:guest@127.0.0.1:8617//"
@@ -318,11 +331,11 @@ class TestMetrics:
         assert s[("civitas_outbox_messages", (("state", "failed"),))] == 1
         assert s[("civitas_outbox_messages", (("state", "pending"),))] == 0
         assert s[("civitas_tasks", (("status", "ready"),))] >= 0
-        job = (("job", "appeals.deadlines"),)
+        job = (("name", "appeals.deadlines"),)
         age = s[("civitas_scheduled_job_last_finished_age_seconds", job)]
         assert 230 <= age <= 600
-        assert s[("civitas_scheduled_job_period_seconds", (("job", "appeals.deadlines"),))] == 60
-        assert s[("civitas_scheduled_job_last_failed", (("job", "appeals.deadlines"),))] == 0
+        assert s[("civitas_scheduled_job_period_seconds", job)] == 60
+        assert s[("civitas_scheduled_job_last_failed", job)] == 0
 
     def test_the_database_down_still_serves_request_metrics(
         self, monkeypatch: pytest.MonkeyPatch

@@ -3,7 +3,9 @@
 Each check answers ``{"ok": bool, "ms": float}`` plus a short ``error`` naming what failed
 (never a password, URL or host: details go to the log, with the request id). The database
 must be reachable and every migration this code knows must be applied; the cache and the
-broker are checked when configured; the replica when there is one.
+broker are checked when configured. The replica, when there is one, is checked and reported
+but does not make the process unready: only the dashboards read from it, and taking every web
+process out of the load balancer because of it would stop intake too.
 """
 
 from __future__ import annotations
@@ -138,8 +140,12 @@ def configured() -> dict[str, Callable[[], None]]:
     return checks
 
 
+OPTIONAL = frozenset({"replica"})
+
+
 def run() -> tuple[bool, dict[str, dict[str, Any]]]:
-    """Run every configured check; the migrations check is skipped when the database failed."""
+    """Run every configured check; the migrations check is skipped when the database failed.
+    Ready when every check but the optional ones (the replica) passed."""
     results: dict[str, dict[str, Any]] = {}
     for name, check in configured().items():
         if name == "migrations" and not results["database"]["ok"]:
@@ -152,4 +158,6 @@ def run() -> tuple[bool, dict[str, dict[str, Any]]]:
         except Failed as exc:
             results[name] = {"ok": False, "error": str(exc)}
         results[name]["ms"] = round((time.perf_counter() - start) * 1000, 1)
-    return all(r["ok"] for r in results.values()), results
+        if name in OPTIONAL:
+            results[name]["required"] = False
+    return all(r["ok"] for n, r in results.items() if n not in OPTIONAL), results

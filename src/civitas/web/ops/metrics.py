@@ -9,7 +9,8 @@ import.
 Business gauges (open appeals by status, overdue appeals, queued and running tasks, outbox
 messages pending or failed, the age of each scheduled job's last run) are read from the
 database by the process answering the scrape, with short indexed queries under a statement
-timeout, so they never disagree between workers.
+timeout, so they never disagree between workers. (The scheduled jobs' label is ``name``:
+Prometheus keeps ``job`` for its own scrape jobs.)
 """
 
 from __future__ import annotations
@@ -188,17 +189,17 @@ def _business() -> Iterator[Any]:
         )
 
         period = GaugeMetricFamily(
-            "civitas_scheduled_job_period_seconds", "Each scheduled job's period.", labels=["job"]
+            "civitas_scheduled_job_period_seconds", "Each scheduled job's period.", labels=["name"]
         )
         age = GaugeMetricFamily(
             "civitas_scheduled_job_last_finished_age_seconds",
             "Seconds since each scheduled job last finished a run (absent: never).",
-            labels=["job"],
+            labels=["name"],
         )
         failed = GaugeMetricFamily(
             "civitas_scheduled_job_last_failed",
             "1 when a job's last finished run failed.",
-            labels=["job"],
+            labels=["name"],
         )
         for job in scheduler.jobs():
             period.add_metric([job.name], job.period)
