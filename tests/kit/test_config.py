@@ -9,11 +9,13 @@ import pytest
 from civitas.kit.config import ConfigError, load
 
 GOOD_KEY = "k3y-" + "abcdefghijklmnopqrstuvwxyz0123456789"
+# Production needs an encryption key too (civitas.kit.crypto).
+ENC = {"CIVITAS_ENCRYPTION_KEYS": "wM3kQ0b7Yt2m5Jt0cVx8T1d0M0Zr4l3V2eH1o6g9aQc="}
 
 
 class TestConfig:
     def test_defaults(self, tmp_path: Path) -> None:
-        cfg = load({"SECRET_KEY": GOOD_KEY}, cwd=tmp_path)
+        cfg = load({"SECRET_KEY": GOOD_KEY, **ENC}, cwd=tmp_path)
         assert cfg.database_url == f"sqlite:///{tmp_path.resolve()}/var/civitas.sqlite3"
         assert cfg.language_code == "en" and not cfg.debug
         assert cfg.data_dir is None  # no ../shared/data beside tmp_path
@@ -21,7 +23,7 @@ class TestConfig:
     def test_data_default_is_the_shared_folder_when_present(self, tmp_path: Path) -> None:
         (tmp_path / "shared" / "data").mkdir(parents=True)
         (tmp_path / "proj").mkdir()
-        cfg = load({"SECRET_KEY": GOOD_KEY}, cwd=tmp_path / "proj")
+        cfg = load({"SECRET_KEY": GOOD_KEY, **ENC}, cwd=tmp_path / "proj")
         assert cfg.data_dir == (tmp_path / "shared" / "data").resolve()
 
     @pytest.mark.parametrize(
@@ -39,6 +41,7 @@ class TestConfig:
             load(
                 {
                     "SECRET_KEY": GOOD_KEY,
+                    **ENC,
                     "DATABASE_URL": "mysql://x",
                     "LANGUAGE_CODE": "fr",
                     "TIME_ZONE": "Mars/Olympus",
@@ -63,7 +66,7 @@ class TestConfig:
 
     def test_wildcard_hosts_refused_in_production(self, tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match="ALLOWED_HOSTS"):
-            load({"SECRET_KEY": GOOD_KEY, "ALLOWED_HOSTS": "*"}, cwd=tmp_path)
+            load({"SECRET_KEY": GOOD_KEY, **ENC, "ALLOWED_HOSTS": "*"}, cwd=tmp_path)
 
     def test_the_command_refuses_to_start_with_a_clear_message(self, tmp_path: Path) -> None:
         result = subprocess.run(
