@@ -108,10 +108,7 @@ def texts_of(appeal: Appeal) -> str:
 def figures() -> list[dict[str, Any]]:
     assessment.rebuild()
     return sorted(
-        (
-            {k: v for k, v in row.items() if k != "id"}
-            for row in UnitDay.objects.values()
-        ),
+        ({k: v for k, v in row.items() if k != "id"} for row in UnitDay.objects.values()),
         key=lambda r: json.dumps(r, default=str, sort_keys=True),
     )
 
@@ -185,7 +182,10 @@ class TestAnonymise:
                 intake.submit,
                 actor=c["resident"],
                 data=intake.AppealIn(
-                    city="T", text=f"{NAME} {PHONE}", lat=0.5, lon=0.5,
+                    city="T",
+                    text=f"{NAME} {PHONE}",
+                    lat=0.5,
+                    lon=0.5,
                     contact=intake.ContactIn(name=NAME, phone=PHONE),
                 ),
             ).appeal
@@ -222,7 +222,9 @@ class TestAnonymise:
         for entry in batches:
             assert entry.summary["counts"]["appeals"] == 1
             assert entry.summary["counts"]["contacts"] == 1
-            assert "Wang" not in json.dumps(entry.summary) and PHONE not in json.dumps(entry.summary)
+            assert "Wang" not in json.dumps(entry.summary) and PHONE not in json.dumps(
+                entry.summary
+            )
 
         dumps = {x.pk: texts_of(Appeal.objects.get(pk=x.pk)) for x in (a, b)}
         with clock.frozen(NOW):

@@ -1,4 +1,4 @@
-"""civitas backup / restore: a verified round trip, damaged archives refused, no silent overwrite."""
+"""civitas backup / restore: a verified round trip, damaged archives refused, no overwrite."""
 
 from __future__ import annotations
 
@@ -74,7 +74,9 @@ def target() -> Iterator[Any]:
             cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def test_round_trip_into_a_fresh_database(folders: dict[str, Path], world: None, target: Any) -> None:
+def test_round_trip_into_a_fresh_database(
+    folders: dict[str, Path], world: None, target: Any
+) -> None:
     archive = folders["tmp"] / "b.tar"
     written = backup.backup(archive)
     assert written.ok and archive.is_file()
@@ -171,7 +173,9 @@ def test_backup_refuses_to_overwrite_and_the_command_summarises(folders: dict[st
     assert names == set(manifest["members"])
 
 
-def test_restore_into_the_running_database_needs_force(folders: dict[str, Path], world: None) -> None:
+def test_restore_into_the_running_database_needs_force(
+    folders: dict[str, Path], world: None
+) -> None:
     archive = folders["tmp"] / "d.tar"
     backup.backup(archive)
     with pytest.raises(CommandError, match="not empty"):

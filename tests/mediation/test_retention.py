@@ -128,9 +128,7 @@ def test_old_closed_dispute_is_anonymised_and_its_figures_stay(med: dict[str, An
         "Applicant 1",
         "Respondent 1",
     ]
-    assert all(
-        (p.phone, p.address) == ("", "") for p in Party.objects.filter(dispute=d)
-    )
+    assert all((p.phone, p.address) == ("", "") for p in Party.objects.filter(dispute=d))
     assert "Applicant 1" in after.summary and "Respondent 1" in after.summary
     assert "[ID number]" in after.summary and "[phone]" in after.summary
     minutes = Session.objects.get(dispute=d).minutes

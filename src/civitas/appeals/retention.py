@@ -22,6 +22,7 @@ so a second run finds nothing. Run daily by the scheduler and by ``civitas reten
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from collections import Counter
@@ -143,11 +144,11 @@ def run(
     if on_total:
         on_total(out.due)
     if dry_run:
-        ids = pending.values("pk")
+        due_ids = pending.values("pk")
         out.counts.update(
-            contacts=Contact.objects.filter(appeal__in=ids).count(),
-            attachments=Attachment.objects.filter(appeal__in=ids).count(),
-            events=Event.objects.filter(appeal__in=ids).count(),
+            contacts=Contact.objects.filter(appeal__in=due_ids).count(),
+            attachments=Attachment.objects.filter(appeal__in=due_ids).count(),
+            events=Event.objects.filter(appeal__in=due_ids).count(),
         )
         return out
     last_pk = 0
@@ -211,10 +212,8 @@ def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
 
 def _delete_files(names: list[str]) -> None:
     for name in names:
-        try:
+        with contextlib.suppress(OSError):  # a file already gone is what we wanted
             default_storage.delete(name)
-        except OSError:  # pragma: no cover - a file already gone is what we wanted
-            pass
 
 
 def _labels_for(case: Appeal, contact: Contact | None) -> dict[str, str]:
@@ -238,7 +237,9 @@ def _labels_for(case: Appeal, contact: Contact | None) -> dict[str, str]:
     return names
 
 
-def _scrub_case(case: Appeal, now: datetime, counts: Counter[str], files: list[str]) -> dict[str, str]:
+def _scrub_case(
+    case: Appeal, now: datetime, counts: Counter[str], files: list[str]
+) -> dict[str, str]:
     contact = Contact.objects.filter(appeal=case).first()
     names = _labels_for(case, contact)
     resident_label = case.resident.audit_label() if case.resident is not None else None
@@ -254,7 +255,9 @@ def _scrub_case(case: Appeal, now: datetime, counts: Counter[str], files: list[s
         # Through the model's attributes, so encrypted fields are written the way they read.
         contact.name = contact.phone = contact.email = contact.on_behalf_of = ""
         contact.wants_notifications = False
-        contact.save(update_fields=["name", "phone", "email", "on_behalf_of", "wants_notifications"])
+        contact.save(
+            update_fields=["name", "phone", "email", "on_behalf_of", "wants_notifications"]
+        )
         counts["contacts"] += 1
 
     changed: Counter[str] = Counter()
@@ -322,9 +325,7 @@ def set_legal_hold(*, actor: Any, appeal: Appeal, hold: bool, reason: str) -> Ap
             details={"field": "reason"},
         )
     if len(reason) > 300:
-        raise InvalidInput(
-            _("the reason is at most 300 characters"), details={"field": "reason"}
-        )
+        raise InvalidInput(_("the reason is at most 300 characters"), details={"field": "reason"})
     with transaction.atomic():
         case = Appeal.objects.select_for_update(of=("self",), no_key=True).get(pk=appeal.pk)
         access.require(actor, "records.hold", path=case.jurisdiction_path or None)

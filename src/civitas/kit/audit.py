@@ -121,9 +121,7 @@ class VerifyResult:
 def _entries(batch: int = 2000, using: str = "default") -> Iterator[AuditEntry]:
     last = 0
     while True:
-        chunk = list(
-            AuditEntry.objects.using(using).filter(seq__gt=last).order_by("seq")[:batch]
-        )
+        chunk = list(AuditEntry.objects.using(using).filter(seq__gt=last).order_by("seq")[:batch])
         if not chunk:
             return
         yield from chunk

@@ -134,10 +134,13 @@ def _pg_env(db: dict[str, Any]) -> dict[str, str]:
 
 
 def _run(cmd: list[str], env: dict[str, str], what: str) -> str:
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    # Our own argument list (the tool's path, flags, our file names), no shell.
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)  # noqa: S603
     if proc.returncode != 0:
-        raise BackupError(f"{what} failed ({Path(cmd[0]).name} exit {proc.returncode}): "
-                          f"{proc.stderr.strip()[:2000]}")
+        raise BackupError(
+            f"{what} failed ({Path(cmd[0]).name} exit {proc.returncode}): "
+            f"{proc.stderr.strip()[:2000]}"
+        )
     return proc.stdout
 
 
@@ -157,7 +160,7 @@ def row_counts(conn: BaseDatabaseWrapper) -> dict[str, int]:
     out = {}
     with conn.cursor() as cur:
         for table in _tables(conn):
-            cur.execute(f"SELECT COUNT(*) FROM {conn.ops.quote_name(table)}")
+            cur.execute(f"SELECT COUNT(*) FROM {conn.ops.quote_name(table)}")  # noqa: S608
             out[table] = int(cur.fetchone()[0])
     return out
 
@@ -228,7 +231,9 @@ def backup(
     model_dir = Path(model_dir or settings.CIVITAS_MODEL_DIR)
     path = Path(path)
     if path.exists():
-        raise BackupError(f"{path} exists already: choose another name (backups are not overwritten)")
+        raise BackupError(
+            f"{path} exists already: choose another name (backups are not overwritten)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="civitas-backup-", dir=path.parent) as tmp:
@@ -249,7 +254,9 @@ def backup(
         sources += [(f"media/{p.relative_to(media_dir).as_posix()}", p) for p in _files(media_dir)]
         sources += [(f"models/{p.relative_to(model_dir).as_posix()}", p) for p in _files(model_dir)]
         say(f"checksums of {len(sources)} members")
-        members = {name: {"sha256": _sha256_file(p), "size": p.stat().st_size} for name, p in sources}
+        members = {
+            name: {"sha256": _sha256_file(p), "size": p.stat().st_size} for name, p in sources
+        }
         manifest = {
             "format": FORMAT,
             "civitas_version": _version(),
@@ -295,9 +302,10 @@ def _sqlite_tables(db: sqlite3.Connection) -> list[str]:
 
 
 def _sqlite_counts(db: sqlite3.Connection) -> dict[str, int]:
-    return {
-        t: int(db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0]) for t in _sqlite_tables(db)
-    }
+    counts = {}
+    for t in _sqlite_tables(db):  # names from the copy's own catalogue
+        counts[t] = int(db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0])  # noqa: S608
+    return counts
 
 
 def _sqlite_migrations(db: sqlite3.Connection) -> list[str]:
@@ -342,7 +350,7 @@ def verify(path: Path, *, deep: bool = False) -> Report:
     """Every member against the manifest; ``deep`` also opens the database copy."""
     path = Path(path)
     try:
-        tar = tarfile.open(path, "r:")
+        tar = tarfile.open(path, "r:")  # noqa: SIM115 (closed by the with below)
     except (OSError, tarfile.TarError) as exc:
         raise BackupError(f"{path} cannot be read as a backup archive: {exc}") from None
     with tar:
@@ -400,8 +408,11 @@ def _check_database(tar: tarfile.TarFile, manifest: dict[str, Any]) -> Check:
         target = Path(tmp) / "copy.pgdump"
         _extract_to(tar, PG_MEMBER, target)
         try:
-            listing = _run([pg_tool("pg_restore"), "--list", str(target)], dict(os.environ),
-                           "pg_restore --list")
+            listing = _run(
+                [pg_tool("pg_restore"), "--list", str(target)],
+                dict(os.environ),
+                "pg_restore --list",
+            )
         except BackupError as exc:
             return Check("database", False, str(exc))
         tables = sum(1 for line in listing.splitlines() if " TABLE DATA " in line)
@@ -462,9 +473,10 @@ def restore(
             f"{len(clashes)} files would be overwritten (e.g. {clashes[0]}); empty the media and "
             "model folders or add --force"
         )
-    with tarfile.open(path, "r:") as tar, tempfile.TemporaryDirectory(
-        prefix="civitas-restore-"
-    ) as tmp:
+    with (
+        tarfile.open(path, "r:") as tar,
+        tempfile.TemporaryDirectory(prefix="civitas-restore-") as tmp,
+    ):
         say("restoring the database")
         if engine == "sqlite":
             copy = Path(tmp) / "copy.sqlite3"
@@ -481,8 +493,15 @@ def restore(
             if tables:
                 _drop_tables(conn, tables)
             _run(
-                [pg_tool("pg_restore"), "--no-owner", "--exit-on-error", "--single-transaction",
-                 "-d", str(conn.settings_dict["NAME"]), str(dump)],
+                [
+                    pg_tool("pg_restore"),
+                    "--no-owner",
+                    "--exit-on-error",
+                    "--single-transaction",
+                    "-d",
+                    str(conn.settings_dict["NAME"]),
+                    str(dump),
+                ],
                 _pg_env(conn.settings_dict),
                 "pg_restore",
             )
@@ -524,7 +543,8 @@ def after_restore(
     checks = []
     counts = row_counts(conn)
     differ = sorted(
-        t for t in set(counts) | set(manifest["row_counts"])
+        t
+        for t in set(counts) | set(manifest["row_counts"])
         if counts.get(t) != manifest["row_counts"].get(t)
     )
     checks.append(
@@ -545,7 +565,8 @@ def after_restore(
         )
     )
     bad_files = [
-        name for name, p in files.items()
+        name
+        for name, p in files.items()
         if not p.is_file() or _sha256_file(p) != manifest["members"][name]["sha256"]
     ]
     checks.append(
@@ -564,8 +585,10 @@ def after_restore(
             result.ok and same_head,
             f"{result.checked} entries verified, head #{head['seq']}"
             if result.ok and same_head
-            else (result.problem or f"head #{head['seq']} is not the recorded "
-                  f"#{manifest['audit_head']['seq']}"),
+            else (
+                result.problem
+                or f"head #{head['seq']} is not the recorded #{manifest['audit_head']['seq']}"
+            ),
         )
     )
     return checks

@@ -80,7 +80,9 @@ _LONG_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d{9,}(?![0-9A-Za-z])")
 # North American numbers: (617) 555-1234, 617-555-1234, 617.555.1234, +1 617 555 1234.
 _NANP = re.compile(r"(?<![0-9])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]\d{3}[\s.-]\d{4}(?![0-9])")
 # Chinese building, unit, floor, room and door numbers: "3栋2单元501室", "12号楼", "5层".
-_ZH_DOOR = re.compile(r"[0-9０-９A-Za-z一二三四五六七八九十百零〇-]+\s*(栋|幢|号楼|座|单元|层|楼|室|户|号)")
+_ZH_DOOR = re.compile(
+    r"[0-9０-９A-Za-z一二三四五六七八九十百零〇-]+\s*(栋|幢|号楼|座|单元|层|楼|室|户|号)"
+)
 # English flat, apartment, room, unit and house numbers: "Apt 5B", "Room 501", "No. 12".
 _EN_DOOR = re.compile(
     r"\b(apt|apartment|flat|room|rm|unit|suite|no)\.?\s*#?\s*\d+[A-Za-z]?\b", re.IGNORECASE
@@ -126,7 +128,8 @@ def anonymise(
     ``names`` maps the names of the people concerned to the labels that replace them
     (``{"张三": "Applicant 1"}``); a Chinese name is also found as surname and honorific
     ("张先生") or 老/小 and surname, a Latin one by each of its words (two-letter words
-    only as written, capitalised). ``exact`` maps phrases (addresses) replaced only as a whole. Phones, identity numbers and e-mails become "[phone]", "[ID number]", "[e-mail]";
+    only as written, capitalised). ``exact`` maps phrases (addresses) replaced only as a
+    whole. Phones, identity numbers and e-mails become "[phone]", "[ID number]", "[e-mail]";
     plates, long digit runs and room, door and house numbers go too. Idempotent."""
     if not text:
         return text or ""

@@ -129,11 +129,11 @@ def run(
     if on_total:
         on_total(out.due)
     if dry_run:
-        ids = pending.values("pk")
+        due_ids = pending.values("pk")
         out.counts.update(
-            parties=Party.objects.filter(dispute__in=ids).count(),
-            sessions=Session.objects.filter(dispute__in=ids).count(),
-            agreements=Agreement.objects.filter(dispute__in=ids).count(),
+            parties=Party.objects.filter(dispute__in=due_ids).count(),
+            sessions=Session.objects.filter(dispute__in=due_ids).count(),
+            agreements=Agreement.objects.filter(dispute__in=due_ids).count(),
         )
         return out
     last_pk = 0

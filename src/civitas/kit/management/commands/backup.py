@@ -19,6 +19,12 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from civitas.kit import backup, clock
 
 
+def _say(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"… {message}", file=sys.stderr)  # above the progress bar, not through it
+
+
 class Command(BaseCommand):
     help = "Write a verified backup archive (database, media, models, manifest)."
 
@@ -30,7 +36,7 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        say = (lambda _m: None) if options["quiet"] else (lambda m: self.stderr.write(f"… {m}"))
+        say = (lambda _m: None) if options["quiet"] else _say
         try:
             if options["verify"]:
                 if not options["path"]:

@@ -35,6 +35,12 @@ def target_alias(url: str | None) -> str:
     return TARGET
 
 
+def _say(message: str) -> None:
+    from tqdm import tqdm
+
+    tqdm.write(f"… {message}", file=sys.stderr)  # above the progress bar, not through it
+
+
 class Command(BaseCommand):
     help = "Restore a backup archive after checking it; check the restored data."
 
@@ -49,7 +55,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from tqdm import tqdm
 
-        say = (lambda _m: None) if options["quiet"] else (lambda m: self.stderr.write(f"… {m}"))
+        say = (lambda _m: None) if options["quiet"] else _say
         bar = tqdm(desc="files", unit="file", file=sys.stderr, disable=options["quiet"])
         alias = target_alias(options["database_url"])
         try:
