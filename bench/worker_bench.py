@@ -173,6 +173,24 @@ def latency(samples: int, interval: float) -> dict[str, float]:
     }
 
 
+def bare_commits(n: int = 300) -> float:
+    """Transactions per second of one INSERT + COMMIT on the same database, for scale: a task
+    costs two commits (its claim and its outcome)."""
+    import psycopg
+
+    with psycopg.connect(f"{PG}/{DB}", autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, at timestamptz)"
+        )
+        started = time.perf_counter()
+        for _ in range(n):
+            with conn.transaction():
+                conn.execute("INSERT INTO bench_bare (at) VALUES (now())")
+        wall = time.perf_counter() - started
+        conn.execute("DROP TABLE bench_bare")
+    return round(n / wall, 1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=400)
@@ -204,6 +222,7 @@ def main() -> None:
     os.environ |= {"DATABASE_URL": f"{PG}/{DB}", "CIVITAS_DEBUG": "1"}
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "civitas.settings")
     rows: list[dict[str, Any]] = []
+    bare = 0.0
     try:
         import django
 
@@ -214,6 +233,8 @@ def main() -> None:
 
         call_command("migrate", verbosity=0)
         broker_url = f"redis://127.0.0.1:{REDIS_PORT}/0"
+        bare = bare_commits()
+        print(json.dumps({"bare_insert_commit_per_s": bare}), flush=True)
         for mode, broker in (("polling", ""), ("broker", broker_url)):
             settings.CIVITAS_BROKER_URL = broker  # this process queues: it publishes
             settings.CIVITAS_BROKER_CHANNEL = "civitas-bench:tasks"
@@ -254,6 +275,7 @@ def main() -> None:
             f"{r['worker_cpu_s']:>6} {r['claim_p50_ms']:>8}ms {r['claim_max_ms']:>8}ms "
             f"{r['done_p50_ms']:>7}ms {r['done_max_ms']:>7}ms"
         )
+    print(f"bare INSERT+COMMIT on the same database: {bare} per second (one connection)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (shared machine)")
 
 
