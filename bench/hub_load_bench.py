@@ -40,6 +40,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from _common import ROOT, emit, temp_dir
+from cryptography.fernet import Fernet
 
 CIVITAS = str(ROOT / ".venv" / "bin" / "civitas")
 PG_DB = "civitas_bench_hub"
@@ -81,6 +82,7 @@ def env_for(url: str, tmp: Path) -> dict[str, str]:
     env |= {
         "DATABASE_URL": url,
         "SECRET_KEY": "bench-" + secrets.token_urlsafe(40),
+        "CIVITAS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # [crypto]
         "CIVITAS_VAR": str(tmp / "var"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",

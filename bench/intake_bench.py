@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from _common import ROOT, emit, temp_dir
+from cryptography.fernet import Fernet
 
 CIVITAS = str(ROOT / ".venv" / "bin" / "civitas")
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -104,6 +105,7 @@ def base_env(database_url: str, tmp: Path) -> dict[str, str]:
     env |= {
         "DATABASE_URL": database_url,
         "SECRET_KEY": "bench-" + secrets.token_urlsafe(40),
+        "CIVITAS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # [crypto]
         "CIVITAS_VAR": str(tmp / "var"),
         "ALLOWED_HOSTS": "127.0.0.1",
         "PYTHONUNBUFFERED": "1",

@@ -29,6 +29,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+from cryptography.fernet import Fernet
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 
@@ -279,6 +281,7 @@ def running_server(folder: Path, workers: int = 1, **settings: str) -> Iterator[
         env |= {
             "DJANGO_SETTINGS_MODULE": "civitas.settings",
             "SECRET_KEY": secrets.token_urlsafe(40),
+            "CIVITAS_ENCRYPTION_KEYS": Fernet.generate_key().decode(),  # [crypto]
             "DATABASE_URL": database_url,
             "CIVITAS_VAR": str(folder),
             "PYTHONPATH": str(ROOT),
