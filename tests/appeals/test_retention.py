@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import transaction
 from django.forms.models import model_to_dict
 from PIL import Image
@@ -273,3 +274,25 @@ def test_command_reports_dry_run_then_anonymises(case_city: dict[str, Any]) -> N
         call_command("retention", "--quiet", "--before", "2023-01-01", stdout=out)
     assert "1 anonymised" in out.getvalue()
     assert Appeal.objects.get(pk=a.pk).anonymised_at is not None
+
+
+@pytest.mark.django_db
+def test_hold_by_command_and_the_daily_jobs(case_city: dict[str, Any]) -> None:
+    from civitas.kit import scheduler
+
+    a, _ = closed_case(case_city, OLD)
+    member("admin", Role.ADMINISTRATOR, case_city["centre"])
+    with pytest.raises(CommandError, match="you may not"):
+        call_command("retention", "--hold", f"appeal:{a.ticket}", "--reason", "x", "--user",
+                     "handler")  # fmt: skip
+    out = io.StringIO()
+    call_command(
+        "retention", "--hold", f"appeal:{a.ticket}", "--reason", "court 7", "--user", "admin",
+        stdout=out,
+    )  # fmt: skip
+    assert "is on legal hold" in out.getvalue() and Appeal.objects.get(pk=a.pk).legal_hold
+    with clock.frozen(NOW):
+        assert retention.scheduled().startswith("appeals closed before 2023-11-28: 0 anonymised")
+    job = scheduler.job("appeals.retention")
+    assert job is not None and job.period == 86400
+    assert scheduler.job("mediation.retention") is not None
