@@ -146,6 +146,8 @@ def test_two_workers_add_up_their_metrics(postgres: None, tmp_path: Path) -> Non
     assert not Path(folder).exists()
     # One JSON object per line, each access line with the id the client sent.
     lines = [json.loads(x) for x in err.read_text().splitlines() if x.startswith("{")]
+    booted = [x for x in lines if x["logger"] == "gunicorn.error" and "Booting" in x["message"]]
+    assert len(booted) >= 2  # gunicorn's own lines are JSON too
     access = [x for x in lines if x.get("logger") == "civitas.access"]
     submitted = [x for x in access if x["route"] == "appeal/submitted/<str:ticket>/"]
     assert len(submitted) == 3 and all(len(x["request_id"]) == 32 for x in submitted)

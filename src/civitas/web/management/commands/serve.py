@@ -12,6 +12,7 @@ Metrics from all workers add up: the command points ``PROMETHEUS_MULTIPROC_DIR``
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import sys
@@ -57,8 +58,23 @@ def run_gunicorn(
     pidfile: str | None = None,
 ) -> None:
     from gunicorn.app.base import BaseApplication
+    from gunicorn.glogging import Logger
 
+    from civitas.kit import logctx
     from civitas.wsgi import application
+
+    class ServerLog(Logger):
+        """gunicorn's own lines (workers booting, timeouts) in the format of Civitas's."""
+
+        def setup(self, cfg: Any) -> None:
+            super().setup(cfg)
+            formatter: logging.Formatter = (
+                logctx.JsonFormatter()
+                if settings.CIVITAS_LOG_FORMAT == "json"
+                else logctx.TextFormatter()
+            )
+            for handler in self.error_log.handlers:
+                handler.setFormatter(formatter)
 
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
@@ -84,6 +100,7 @@ def run_gunicorn(
                 "forwarded_allow_ips": forwarded_allow_ips,
                 "pidfile": pidfile,
                 "child_exit": child_exit,
+                "logger_class": ServerLog,
             }.items():
                 self.cfg.set(key, value)
 
