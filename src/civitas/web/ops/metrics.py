@@ -15,10 +15,12 @@ Prometheus keeps ``job`` for its own scrape jobs.)
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -78,20 +80,64 @@ def observe(method: str, route: str, status: int, seconds: float, queries: int |
         m["queries"].labels(route).observe(queries)
 
 
+@contextmanager
+def _folder_lock(path: str, *, exclusive: bool) -> Iterator[None]:
+    """Scrapes read the folder under a shared lock; merging a dead worker's files takes it
+    exclusively, so a scrape never sees a file half merged or vanish under it."""
+    with open(os.path.join(path, ".lock"), "a+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
 def exposition() -> tuple[bytes, str]:
     """The text a scrape receives, and its content type."""
     from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
     from prometheus_client.multiprocess import MultiProcessCollector
 
-    registry = CollectorRegistry(auto_describe=False)
     path = multiprocess_dir()
+    requests = CollectorRegistry(auto_describe=False)
     if path:
-        MultiProcessCollector(registry, path=path)
+        MultiProcessCollector(requests, path=path)
+        with _folder_lock(path, exclusive=False):
+            text = generate_latest(requests)
     else:
         for metric in _metrics().values():
-            registry.register(metric)
-    registry.register(BusinessCollector())
-    return generate_latest(registry), CONTENT_TYPE_LATEST
+            requests.register(metric)
+        text = generate_latest(requests)
+    business = CollectorRegistry(auto_describe=False)
+    business.register(BusinessCollector())
+    return text + generate_latest(business), CONTENT_TYPE_LATEST
+
+
+def merge_dead_worker(pid: int) -> None:
+    """Fold the counts of a worker that exited into ``*_archive.db`` and delete its files.
+
+    gunicorn replaces each worker after ``--max-requests``; without this every replaced worker
+    would leave files that each scrape reads for as long as the server runs. Counters and
+    histograms add up across files, so the totals a scrape sees do not change. Called by
+    ``civitas serve``'s master when a worker exits.
+    """
+    path = multiprocess_dir()
+    if not path:
+        return
+    from prometheus_client.mmap_dict import MmapedDict
+
+    with _folder_lock(path, exclusive=True):
+        for kind in ("counter", "histogram"):
+            dead = os.path.join(path, f"{kind}_{pid}.db")
+            if not os.path.exists(dead):
+                continue
+            archive = MmapedDict(os.path.join(path, f"{kind}_archive.db"))
+            try:
+                for key, value, timestamp, _pos in MmapedDict.read_all_values_from_file(dead):
+                    before, _ = archive.read_value(key)
+                    archive.write_value(key, before + value, timestamp)
+            finally:
+                archive.close()
+            os.unlink(dead)
 
 
 class BusinessCollector:

@@ -79,7 +79,13 @@ def run_gunicorn(
     def child_exit(server: Any, worker: Any) -> None:
         from prometheus_client import multiprocess
 
+        from civitas.web.ops import metrics
+
         multiprocess.mark_process_dead(worker.pid)
+        try:
+            metrics.merge_dead_worker(worker.pid)
+        except Exception:  # never take the master down over metrics
+            server.log.exception("metrics: could not merge the files of worker %s", worker.pid)
 
     class Server(BaseApplication):
         def load_config(self) -> None:
