@@ -28,6 +28,7 @@ restart, stop.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import http.client
 import json
@@ -93,6 +94,7 @@ class Cluster:
         pg: str = PG_HOST,
         extra_env: dict[str, str] | None = None,
         quiet: bool = True,
+        src: Path | None = None,
     ) -> None:
         self.name = name
         self.db_name = f"civitas_bench_{name}"
@@ -112,6 +114,8 @@ class Cluster:
             "DATABASE_URL": self.database_url,
             "CIVITAS_DEBUG": "0",
             "SECRET_KEY": "bench-" + secrets.token_urlsafe(40),
+            # Contact details are encrypted at rest outside debug: a throw-away Fernet key.
+            "CIVITAS_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "127.0.0.1,localhost",
             "CIVITAS_VAR": str(self.tmp / "var"),
             "CIVITAS_CACHE_URL": f"redis://127.0.0.1:6379/{cache_db}",
@@ -119,6 +123,10 @@ class Cluster:
             "CIVITAS_OPEN311_GET_RATE": "1000000/m",
             "PYTHONUNBUFFERED": "1",
         }
+        if src is not None:
+            # Run the code in ``src`` (e.g. a snapshot of a commit, see ``snapshot``) instead of
+            # the working tree's, which other people may be editing while the bench runs.
+            self.env["PYTHONPATH"] = str(Path(src).resolve())
         self.env |= extra_env or {}
         self.api_key = ""
         self.servers: list[subprocess.Popen[bytes] | None] = [None] * servers
@@ -341,6 +349,17 @@ def _stop_group(proc: subprocess.Popen[bytes], sig: int, timeout: float) -> None
         # The leader is gone (killed); make sure no orphan of its group lingers.
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
+
+
+def snapshot(dest: Path, ref: str = "HEAD") -> Path:
+    """The ``src`` folder of commit ``ref``, unpacked into ``dest`` (no change to the checkout):
+    pass it as ``Cluster(src=...)`` to measure committed code only."""
+    dest.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", ref, "src"], cwd=ROOT, capture_output=True, check=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
 
 
 def _selfcheck() -> None:
