@@ -200,6 +200,18 @@ class Appeal(models.Model):
             models.Index(fields=["city", "status", "received_at"]),
             models.Index(fields=["matter", "status"]),
             models.Index(fields=["city", "updated_at"]),
+            # Open work only (a few per cent of the rows): the queues, soonest due first, and
+            # their counts, without reading the closed history (docs/PERFORMANCE.md).
+            models.Index(
+                fields=["resolve_due", "received_at"],
+                name="appeal_open_due",
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+            ),
+            models.Index(
+                fields=["lead_unit", "resolve_due"],
+                name="appeal_open_unit_due",
+                condition=models.Q(status__in=sorted(OPEN_STATUSES)),
+            ),
             # Closed cases not yet anonymised, oldest first (the retention job's query).
             models.Index(
                 fields=["closed_at"],
