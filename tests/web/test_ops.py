@@ -84,9 +84,15 @@ class TestHealth:
         assert set(body["checks"]) == {"database", "migrations"}
         assert all(c["ok"] for c in body["checks"].values())
 
-    def test_readyz_503_when_a_migration_is_missing(self) -> None:
+    def test_readyz_503_when_a_migration_is_missing(
+        self, json_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from civitas.web.ops import views
+
+        monkeypatch.setattr(views, "_ready_cache", None)
         app, name = sorted(k for k in checks.leaf_migrations() if k[0] == "appeals")[0]
         MigrationRecorder.Migration.objects.filter(app=app, name=name).delete()
+        Client().get("/readyz")
         r = Client().get("/readyz")
         assert r.status_code == 503
         body = r.json()
@@ -95,6 +101,10 @@ class TestHealth:
         assert body["checks"]["migrations"]["ok"] is False
         assert f"{app}.{name}" in body["checks"]["migrations"]["error"]
         assert "civitas migrate" in body["checks"]["migrations"]["error"]
+        # Logged once when readiness changed, not once per probe; no ERROR line per 503.
+        logged = [x for x in records(json_logs) if "readyz" in x["message"]]
+        assert [x["level"] for x in logged] == ["WARNING"], logged
+        assert f"{app}.{name}" in logged[0]["message"]
 
     def test_readyz_503_when_the_database_is_unreachable_without_secrets(
         self, monkeypatch: pytest.MonkeyPatch

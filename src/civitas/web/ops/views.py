@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import os
 import threading
 import time
@@ -19,6 +20,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from civitas.web.ops import checks, metrics
 
+log = logging.getLogger(__name__)
 _ready_lock = threading.Lock()
 _ready_cache: tuple[float, bool, dict[str, Any]] | None = None
 
@@ -26,6 +28,9 @@ _ready_cache: tuple[float, bool, dict[str, Any]] | None = None
 def _no_store(response: HttpResponse) -> HttpResponse:
     response["Cache-Control"] = "no-store"
     response["X-Content-Type-Options"] = "nosniff"
+    # A 503 from /readyz or a 403 from /metrics is an answer, not an error: Django would log
+    # one ERROR line per probe. Readiness changes are logged once below instead.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 
@@ -46,7 +51,14 @@ def readyz(request: HttpRequest) -> HttpResponse:
     else:
         with _ready_lock:
             ok, results = checks.run()
+            was = _ready_cache[1] if _ready_cache is not None else True
             _ready_cache = (time.monotonic(), ok, results)
+        if ok != was:
+            failed = {k: v.get("error", "") for k, v in results.items() if not v["ok"]}
+            if ok:
+                log.warning("readyz: ready again")
+            else:
+                log.warning("readyz: not ready: %s", failed)
     body = {"status": "ok" if ok else "fail", "checks": results}
     return _no_store(JsonResponse(body, status=200 if ok else 503))
 
