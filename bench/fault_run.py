@@ -350,7 +350,8 @@ def check(cluster: Cluster, clients: Clients, waves: list[str], since_id: int) -
     out["probe.tick runs claimed / ok / unfinished"] = f"{runs[2]} / {runs[0]} / {runs[1]}"
     others = query(
         cluster,
-        "SELECT status, count(*) FROM django_tasks_database_dbtaskresult GROUP BY status ORDER BY 1",
+        "SELECT status, count(*) FROM django_tasks_database_dbtaskresult "
+        "GROUP BY status ORDER BY 1",
     )
     out["all task rows by status"] = ", ".join(f"{s.lower()} {n}" for s, n in others)
     verify = subprocess.run(
@@ -412,13 +413,20 @@ def main() -> int:
     )
     code = 1
     try:
-        cluster.start()
-        say("cluster up; preparing the clients")
+        cluster.prepare()
+        django_up(cluster)  # this process queues the probe tasks
         import psycopg
         from probe import TABLES
 
         with psycopg.connect(cluster.database_url, autocommit=True) as conn:
             conn.execute(TABLES)  # type: ignore[arg-type]
+        for i in range(len(PORTS)):  # as Cluster.start, once the probe's tables exist
+            cluster.start_server(i, wait=False)
+        for j in range(3):
+            cluster.start_worker(j)
+        for i in range(len(PORTS)):
+            cluster.wait_ready(i)
+        say("cluster up; preparing the clients")
         spots = json.loads(
             cluster.shell(
                 "import json, random\n"
@@ -440,7 +448,6 @@ def main() -> int:
             s["service_code"] for s in json.loads(conn_.getresponse().read()) if not s["metadata"]
         ]
         since_id = query(cluster, "SELECT coalesce(max(id), 0) FROM appeals_appeal")[0][0]
-        django_up(cluster)
 
         clients = Clients(cluster.api_key, spots, codes)
         waves: list[str] = []
