@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 
 _PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(m|h|d|wd)\s*$")
+# A bound far past any real deadline: "9" * 400 + "h" would otherwise parse as infinity.
+MAX_AMOUNT = 1_000_000
 UNITS = {"m": "minutes", "h": "hours", "d": "calendar days", "wd": "working days"}
 
 
@@ -38,6 +41,12 @@ def parse(text: str) -> Duration:
             reason="not_a_duration",
         )
     amount = float(m.group(1))
+    if not math.isfinite(amount) or amount > MAX_AMOUNT:
+        raise BadDuration(
+            f"{text!r}: a duration is at most {MAX_AMOUNT:g} of its unit",
+            text=text,
+            reason="too_large",
+        )
     if amount <= 0:
         raise BadDuration(
             f"{text!r}: a duration must be positive", text=text, reason="not_positive"
