@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 
-from civitas.appeals.models import Appeal
+from civitas.appeals.models import Appeal, Assignment, Summons
 from civitas.org import access
 from civitas.org.access import Scope
 
@@ -19,8 +19,10 @@ def _appeal_rule(scope: Scope) -> Q:
         q |= Q(jurisdiction_path__startswith=path)
     if scope.unit_ids:
         units = list(scope.unit_ids)
-        q |= Q(lead_unit_id__in=units) | Q(assignments__unit_id__in=units)
-        q |= Q(summonses__unit_id__in=units)
+        # Subqueries, not joins: a join repeats a case per assignment and needs DISTINCT.
+        q |= Q(lead_unit_id__in=units)
+        q |= Q(pk__in=Assignment.objects.filter(unit_id__in=units).values("appeal_id"))
+        q |= Q(pk__in=Summons.objects.filter(unit_id__in=units).values("appeal_id"))
     return q
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Q, QuerySet
 
-from civitas.appeals.models import OPEN_STATUSES, Appeal, Assignment, Status
+from civitas.appeals.models import OPEN_STATUSES, Appeal, Assignment, Status, Summons
 from civitas.appeals.parties import TrackingToken
 from civitas.kit import clock
 from civitas.org.access import readable
@@ -57,19 +57,22 @@ def my_queue(actor: Any) -> QuerySet[Appeal]:
     """Open work of the actor's units: led by them, co-handled, or summoned to; soonest due
     first."""
     units = my_units(actor)
+    # Co-handling and summonses still open are few: read their case ids first, so that the
+    # database combines two indexes (lead unit, ids) instead of joining every assignment.
+    others = list(
+        Assignment.objects.filter(
+            unit_id__in=units,
+            role=Assignment.Role.CO,
+            state__in=[Assignment.State.DISPATCHED, Assignment.State.ACCEPTED],
+        ).values_list("appeal_id", flat=True)
+    )
+    others += Summons.objects.filter(unit_id__in=units, reported_at__isnull=True).values_list(
+        "appeal_id", flat=True
+    )
     qs = (
         appeals(actor)
         .filter(status__in=OPEN_STATUSES)
-        .filter(
-            Q(lead_unit_id__in=units)
-            | Q(
-                assignments__unit_id__in=units,
-                assignments__role=Assignment.Role.CO,
-                assignments__state__in=[Assignment.State.DISPATCHED, Assignment.State.ACCEPTED],
-            )
-            | Q(summonses__unit_id__in=units, summonses__reported_at__isnull=True)
-        )
-        .distinct()
+        .filter(Q(lead_unit_id__in=units) | Q(pk__in=sorted(set(others))))
     )
     return qs.order_by("resolve_due", "received_at")
 

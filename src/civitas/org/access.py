@@ -332,7 +332,13 @@ def readable(actor: Any, queryset: QuerySet[M]) -> QuerySet[M]:
         return queryset.none()
     if scope.everything:
         return queryset
-    return queryset.filter(rule(scope)).distinct()
+    narrowed = queryset.filter(rule(scope))
+    # Only a rule that joins other tables can repeat a row; DISTINCT costs a sort of every
+    # matching row, so it is added only then (rules written with subqueries need none).
+    joined = set(narrowed.query.alias_map) - set(queryset.query.alias_map)
+    if any(getattr(narrowed.query.alias_map[a], "join_type", None) for a in joined):
+        return narrowed.distinct()
+    return narrowed
 
 
 def _people_rule(scope: Scope) -> Q:
