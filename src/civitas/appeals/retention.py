@@ -34,7 +34,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import (
@@ -91,7 +91,7 @@ class Outcome:
         done = self.due if self.dry_run else self.anonymised
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
         return (
-            f"appeals closed before {self.cutoff:%Y-%m-%d}: {done} {verb}"
+            f"appeals closed before {timezone.localtime(self.cutoff):%Y-%m-%d}: {done} {verb}"
             + (f" in {self.batches} batches" if not self.dry_run else "")
             + (f" ({parts})" if parts else "")
         )

@@ -26,7 +26,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from civitas.kit import audit, clock
@@ -74,7 +74,7 @@ class Outcome:
         done = self.due if self.dry_run else self.anonymised
         parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
         return (
-            f"disputes closed before {self.cutoff:%Y-%m-%d}: {done} {verb}"
+            f"disputes closed before {timezone.localtime(self.cutoff):%Y-%m-%d}: {done} {verb}"
             + (f" in {self.batches} batches" if not self.dry_run else "")
             + (f" ({parts})" if parts else "")
         )
