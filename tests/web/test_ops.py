@@ -359,3 +359,41 @@ class TestMetrics:
         s = scrape(Client())
         assert s[("civitas_database_up", ())] == 0
         assert ("civitas_appeals_overdue", ()) not in s
+
+
+def test_a_replaced_workers_counts_are_merged_not_lost(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What `civitas serve`'s master does when gunicorn replaces a worker."""
+    from prometheus_client import CollectorRegistry, generate_latest
+    from prometheus_client.mmap_dict import MmapedDict, mmap_key
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    from civitas.web.ops import metrics
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    name = "civitas_http_requests"
+    for pid, counts in ((101, {"healthz": 5, "city/": 2}), (102, {"healthz": 7})):
+        f = MmapedDict(str(tmp_path / f"counter_{pid}.db"))
+        for route, n in counts.items():
+            key = mmap_key(name, name + "_total", ["route"], [route], "requests")
+            f.write_value(key, float(n), 0.0)
+        f.close()
+
+    def totals() -> dict[str, float]:
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry, path=str(tmp_path))
+        found = {}
+        for family in text_string_to_metric_families(generate_latest(registry).decode()):
+            for s in family.samples:
+                found[s.labels["route"]] = s.value
+        return found
+
+    assert totals() == {"healthz": 12, "city/": 2}
+    metrics.merge_dead_worker(101)
+    assert totals() == {"healthz": 12, "city/": 2}
+    assert not (tmp_path / "counter_101.db").exists()
+    metrics.merge_dead_worker(102)
+    metrics.merge_dead_worker(103)  # a worker that counted nothing
+    assert totals() == {"healthz": 12, "city/": 2}
+    assert sorted(p.name for p in tmp_path.glob("*.db")) == ["counter_archive.db"]
