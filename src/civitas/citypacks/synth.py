@@ -461,6 +461,15 @@ class Writer:
             self._thread = None
         self._check()
 
+    def analyze(self) -> None:
+        """Fresh planner statistics: after a bulk load the old ones mislead the planner
+        (e.g. a day of appeals estimated at a few rows, read through the city index)."""
+        if not self.pg:
+            return
+        with connection.cursor() as cursor:
+            for model in self.fields:
+                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+
     def reset_sequences(self) -> None:
         if not self.pg:
             return
@@ -700,6 +709,7 @@ def generate(
             pending, pending_n = [], 0
     writer.finish()
     writer.reset_sequences()
+    writer.analyze()
     seconds = time.perf_counter() - started
     return Summary(done, writer.rows, seconds, by_status, shapes.source)
 

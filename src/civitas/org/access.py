@@ -333,10 +333,13 @@ def readable(actor: Any, queryset: QuerySet[M]) -> QuerySet[M]:
     if scope.everything:
         return queryset
     narrowed = queryset.filter(rule(scope))
-    # Only a rule that joins other tables can repeat a row; DISTINCT costs a sort of every
-    # matching row, so it is added only then (rules written with subqueries need none).
-    joined = set(narrowed.query.alias_map) - set(queryset.query.alias_map)
-    if any(getattr(narrowed.query.alias_map[a], "join_type", None) for a in joined):
+    # Only a join can repeat a row; DISTINCT costs a sort of every matching row, so it is
+    # added only when the query joins another table (rules written with subqueries need none).
+    query = narrowed.query
+    if any(
+        query.alias_refcount.get(alias) and getattr(join, "join_type", None)
+        for alias, join in query.alias_map.items()
+    ):
         return narrowed.distinct()
     return narrowed
 
