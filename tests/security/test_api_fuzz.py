@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import schemathesis
-from django.db import transaction
+from django.core import signals
+from django.db import close_old_connections, transaction
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -36,7 +38,19 @@ TRACE = re.compile(
 
 
 @pytest.fixture
-def api_key(city: dict[str, Any], settings: Any) -> str:
+def _keep_connection() -> Iterator[None]:
+    """The WSGI app is called directly (not through Django's test client), so Django would
+    close the database connection at the end of each request, and with it the test's
+    transaction on PostgreSQL; the test client disconnects the same handler."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def api_key(city: dict[str, Any], settings: Any, _keep_connection: None) -> str:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     with transaction.atomic():
         _, clear = org_services.create_api_key(
