@@ -159,19 +159,23 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 
-# One process: memory. Several processes share counters (rate limits) through Redis:
+# One process: memory. Several processes share counters (rate limits) through Redis (a Redis
+# outage degrades to misses: civitas.kit.cache):
 # CIVITAS_CACHE_URL=redis://127.0.0.1:6379/0.
 CIVITAS_CACHE_URL = os.environ.get("CIVITAS_CACHE_URL", "")
 if CIVITAS_CACHE_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "civitas.kit.cache.TolerantRedisCache",
             "LOCATION": CIVITAS_CACHE_URL,
             "KEY_PREFIX": "civitas",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# While the cache is away, rate limits let requests through rather than refuse everyone.
+RATELIMIT_FAIL_OPEN = True
 
 # Security headers. HTTPS-only settings switch on when CIVITAS_HTTPS=1 (behind TLS).
 SECURE_CONTENT_TYPE_NOSNIFF = True
