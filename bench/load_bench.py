@@ -443,6 +443,7 @@ def parse() -> argparse.Namespace:
         default="",
         help="run the code of this commit (e.g. HEAD), unpacked apart, not the working tree's",
     )
+    parser.add_argument("--src", type=Path, default=None, help="run the code in this src folder")
     parser.add_argument("--data", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON")
     args = parser.parse_args()
@@ -477,7 +478,7 @@ def main() -> None:
         "bare": {},
     }
     started = time.monotonic()
-    src = None
+    src = args.src
     if args.snapshot:
         src = snapshot(Path(tempfile.mkdtemp(prefix="civitas-load-src-")), args.snapshot)
         results["snapshot"] = subprocess.run(

@@ -215,7 +215,6 @@ def submit(
     received = data.received_at or now
     token = secrets.token_urlsafe(24)
     appeal = Appeal(
-        ticket=next_ticket(data.city, received),
         token_hash=hash_token(token),
         city=data.city,
         channel=data.channel,
@@ -242,6 +241,12 @@ def submit(
         appeal.jurisdiction, appeal.jurisdiction_path = place, place.path
         appeal.locate_method, appeal.locate_confidence = LocateMethod.ADDRESS, 1.0
     triage.run(appeal)
+    # The route is decided (reads only) before the ticket is numbered: the day's counter row
+    # and, from the first audit entry, the audit chain's head row stay locked until the
+    # commit, and every intake waits for them, so the slow part (locate, classify,
+    # duplicates, routing) runs before either is taken.
+    decided = decide(appeal) if dispatch_now else None
+    appeal.ticket = next_ticket(data.city, received)
     appeal.save()
     c = data.contact
     Contact.objects.create(
@@ -296,7 +301,7 @@ def submit(
         },
     )
     if dispatch_now:
-        auto_dispatch(appeal)
+        auto_dispatch(appeal, decided)
     return Submitted(appeal, token, True)
 
 
@@ -335,12 +340,18 @@ def unsure_classification(appeal: Appeal) -> str:
     )
 
 
-def auto_dispatch(appeal: Appeal) -> Appeal:
-    """Dispatch when the route is clear; otherwise put the case in the centre's queue."""
+def decide(appeal: Appeal) -> tuple[str, Any]:
+    """(why a person must check the matter, or ""; the router's decision, or None then)."""
+    unsure = unsure_classification(appeal)
+    return unsure, None if unsure else router()(appeal)
+
+
+def auto_dispatch(appeal: Appeal, decided: tuple[str, Any] | None = None) -> Appeal:
+    """Dispatch when the route is clear; otherwise put the case in the centre's queue.
+    ``decided``: what ``decide`` said earlier in the same transaction, else it is asked now."""
     from civitas.appeals import services
 
-    unsure = unsure_classification(appeal)
-    decision = None if unsure else router()(appeal)
+    unsure, decision = decided if decided is not None else decide(appeal)
     if decision is None or decision.unit is None:
         return wf.transition(
             appeal=appeal,
