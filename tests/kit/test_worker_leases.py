@@ -17,7 +17,7 @@ from django.utils import timezone
 from django_tasks import task
 from django_tasks_db.models import DBTaskResult
 
-from civitas.kit import broker, clock, scheduler, tasks
+from civitas.kit import broker, clock, logctx, scheduler, tasks
 from civitas.kit.models import ScheduledRun, WorkerBeat
 
 RAN: list[str] = []
@@ -29,6 +29,11 @@ def note(key: str) -> str:
     with _lock:
         RAN.append(key)
     return key
+
+
+@task()
+def note_context() -> dict[str, str]:
+    return logctx.current()  # what every log line of the task carries
 
 
 def counting_job() -> int:
@@ -93,6 +98,13 @@ class TestLeases:
         assert row.status == "SUCCESSFUL"
         assert row.worker_ids == ["dead~0001", "alive~0002"]  # two attempts
         assert RAN == ["lost"]
+
+    def test_lines_logged_by_a_task_carry_its_id(self) -> None:
+        result = note_context.enqueue()
+        assert tasks.run_ready(worker_id="w~log") == 1
+        result.refresh()
+        assert result.return_value == {"task_id": str(result.id), "task": "note_context"}
+        assert logctx.current() == {}
 
     def test_a_task_of_a_live_worker_stays_with_it(self) -> None:
         row = _claimed_by("busy~0001", seen_ago=3, started_ago=600)  # a long task, still beating

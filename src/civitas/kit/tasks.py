@@ -49,6 +49,8 @@ from django.db.utils import OperationalError
 from django.utils import timezone
 from django_tasks import task
 
+from civitas.kit import logctx
+
 log = logging.getLogger(__name__)
 
 LEASE_SECONDS = 60
@@ -301,6 +303,11 @@ def run_ready(*, worker_id: str, backend_name: str = "default", limit: int | Non
 
 
 def _run(row: Any, worker_id: str) -> None:
+    with logctx.bind(task_id=row.pk, task=row.task_path.rsplit(".", 1)[-1]):
+        _run_bound(row, worker_id)
+
+
+def _run_bound(row: Any, worker_id: str) -> None:
     from django_tasks.signals import task_finished, task_started
 
     ok, value = False, None
