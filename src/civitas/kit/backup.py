@@ -156,30 +156,46 @@ def _tables(conn: BaseDatabaseWrapper) -> list[str]:
         return sorted(conn.introspection.table_names(cur))
 
 
-def row_counts(conn: BaseDatabaseWrapper) -> dict[str, int]:
-    out = {}
+def _quote(table: str) -> str:
+    return '"' + table.replace('"', '""') + '"'  # SQLite and PostgreSQL alike
+
+
+def _state(cur: Any, tables: list[str]) -> tuple[dict[str, int], list[str], dict[str, Any]]:
+    """Row counts, applied migrations and the audit head, read through one DB-API cursor (a
+    Django one, a raw PostgreSQL one inside the dump's snapshot, or the SQLite copy's)."""
+    counts = {}
+    for table in tables:  # names from the database's own catalogue
+        cur.execute(f"SELECT COUNT(*) FROM {_quote(table)}")  # noqa: S608
+        counts[table] = int(cur.fetchone()[0])
+    applied: list[str] = []
+    if "django_migrations" in tables:
+        cur.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
+        applied = [f"{app}.{name}" for app, name in cur.fetchall()]
+    head: dict[str, Any] = {"seq": 0, "hash": ""}
+    if "kit_audithead" in tables:
+        cur.execute("SELECT last_seq, last_hash FROM kit_audithead WHERE id = 1")
+        row = cur.fetchone()
+        if row:
+            head = {"seq": int(row[0]), "hash": row[1]}
+    return counts, applied, head
+
+
+def state(conn: BaseDatabaseWrapper) -> tuple[dict[str, int], list[str], dict[str, Any]]:
+    tables = _tables(conn)
     with conn.cursor() as cur:
-        for table in _tables(conn):
-            cur.execute(f"SELECT COUNT(*) FROM {conn.ops.quote_name(table)}")  # noqa: S608
-            out[table] = int(cur.fetchone()[0])
-    return out
+        return _state(cur, tables)
+
+
+def row_counts(conn: BaseDatabaseWrapper) -> dict[str, int]:
+    return state(conn)[0]
 
 
 def migrations(conn: BaseDatabaseWrapper) -> list[str]:
-    if "django_migrations" not in _tables(conn):
-        return []
-    with conn.cursor() as cur:
-        cur.execute("SELECT app, name FROM django_migrations ORDER BY app, name")
-        return [f"{app}.{name}" for app, name in cur.fetchall()]
+    return state(conn)[1]
 
 
 def audit_head(conn: BaseDatabaseWrapper) -> dict[str, Any]:
-    if "kit_audithead" not in _tables(conn):
-        return {"seq": 0, "hash": ""}
-    with conn.cursor() as cur:
-        cur.execute("SELECT last_seq, last_hash FROM kit_audithead WHERE id = 1")
-        row = cur.fetchone()
-    return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": ""}
+    return state(conn)[2]
 
 
 def _version() -> str:
@@ -194,7 +210,24 @@ def _version() -> str:
 # -- backup -------------------------------------------------------------------------------------
 
 
-def _dump_database(conn: BaseDatabaseWrapper, into: Path, say: Say) -> tuple[str, Path]:
+def _sqlite_state(path: Path) -> tuple[dict[str, int], list[str], dict[str, Any]]:
+    """The state of a SQLite file, read from the file itself (the copy, not the live one)."""
+    db = sqlite3.connect(path)
+    try:
+        cur = db.cursor()
+        cur.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+        return _state(cur, sorted(r[0] for r in cur.fetchall()))
+    finally:
+        db.close()
+
+
+def _dump_database(
+    conn: BaseDatabaseWrapper, into: Path, say: Say
+) -> tuple[str, Path, tuple[dict[str, int], list[str], dict[str, Any]]]:
+    """The database copy and the state (counts, migrations, audit head) *of that copy*, so
+    writes made while the backup runs cannot make the manifest disagree with the data."""
     engine = _engine(conn)
     if engine == "sqlite":
         target = into / "database.sqlite3"
@@ -205,15 +238,48 @@ def _dump_database(conn: BaseDatabaseWrapper, into: Path, say: Say) -> tuple[str
             conn.connection.backup(dst)  # a consistent copy, even while others write
         finally:
             dst.close()
-        return SQLITE_MEMBER, target
+        return SQLITE_MEMBER, target, _sqlite_state(target)
     target = into / "database.pgdump"
-    say("database: pg_dump -Fc")
-    _run(
-        [pg_tool("pg_dump"), "-Fc", "--no-owner", "-f", str(target)],
-        _pg_env(conn.settings_dict),
-        "pg_dump",
-    )
-    return PG_MEMBER, target
+    tables = _tables(conn)
+    # One snapshot for the counts and the dump: a transaction of our own exports it, reads the
+    # counts in it, and stays open while pg_dump reads the same snapshot (--snapshot).
+    raw = conn.get_new_connection(conn.get_connection_params())
+    try:
+        with raw.cursor() as cur:
+            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            cur.execute("SELECT pg_export_snapshot()")
+            snapshot = str(cur.fetchone()[0])
+            say("reading row counts, migrations and the audit head")
+            found = _state(cur, tables)
+            say("database: pg_dump -Fc")
+            _run(
+                [
+                    pg_tool("pg_dump"),
+                    "-Fc",
+                    "--no-owner",
+                    f"--snapshot={snapshot}",
+                    "-f",
+                    str(target),
+                ],
+                _pg_env(conn.settings_dict),
+                "pg_dump",
+            )
+        raw.rollback()
+    finally:
+        raw.close()
+    return PG_MEMBER, target, found
+
+
+def _hash_sources(sources: list[tuple[str, Path]], say: Say) -> dict[str, dict[str, Any]]:
+    """Checksums of the members; a media file deleted since it was listed (retention removes
+    evidence files) is left out rather than failing the whole backup."""
+    members = {}
+    for name, p in sources:
+        try:
+            members[name] = {"sha256": _sha256_file(p), "size": p.stat().st_size}
+        except FileNotFoundError:
+            say(f"{name} was deleted while the backup ran; left out")
+    return members
 
 
 def backup(
@@ -237,26 +303,12 @@ def backup(
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
     with tempfile.TemporaryDirectory(prefix="civitas-backup-", dir=path.parent) as tmp:
-        # The counts, the migrations and the head are read before the copy and again from it
-        # (SQLite) so a write in between is noticed rather than recorded wrongly.
-        say("reading row counts, migrations and the audit head")
-        counts, applied, head = row_counts(conn), migrations(conn), audit_head(conn)
-        member, db_file = _dump_database(conn, Path(tmp), say)
-        if member == SQLITE_MEMBER:
-            copy = sqlite3.connect(db_file)
-            try:
-                counts = _sqlite_counts(copy)
-                applied = _sqlite_migrations(copy)
-                head = _sqlite_head(copy)
-            finally:
-                copy.close()
+        member, db_file, (counts, applied, head) = _dump_database(conn, Path(tmp), say)
         sources: list[tuple[str, Path]] = [(member, db_file)]
         sources += [(f"media/{p.relative_to(media_dir).as_posix()}", p) for p in _files(media_dir)]
         sources += [(f"models/{p.relative_to(model_dir).as_posix()}", p) for p in _files(model_dir)]
         say(f"checksums of {len(sources)} members")
-        members = {
-            name: {"sha256": _sha256_file(p), "size": p.stat().st_size} for name, p in sources
-        }
+        members = _hash_sources(sources, say)
         manifest = {
             "format": FORMAT,
             "civitas_version": _version(),
@@ -268,20 +320,30 @@ def backup(
             "members": members,
         }
         raw = json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False).encode()
-        with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
-            _add_bytes(tar, MANIFEST, raw)
-            _add_bytes(tar, MANIFEST_SUM, (hashlib.sha256(raw).hexdigest() + "\n").encode())
-            for name, p in sources:
-                tar.add(p, arcname=name, recursive=False)
-                if progress:
-                    progress(1)
+        try:
+            with tarfile.open(partial, "w", format=tarfile.PAX_FORMAT) as tar:
+                _add_bytes(tar, MANIFEST, raw)
+                _add_bytes(tar, MANIFEST_SUM, (hashlib.sha256(raw).hexdigest() + "\n").encode())
+                for name, p in sources:
+                    if name in members:
+                        tar.add(p, arcname=name, recursive=False)
+                    if progress:
+                        progress(1)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise BackupError(
+                f"writing {partial} failed ({exc}); nothing was put in place. If a file was "
+                "deleted or changed while the backup ran, run it again; otherwise check the "
+                "free space and the folder's permissions"
+            ) from None
     say("verifying what was written")
     report = verify(partial, deep=True)
     if not report.ok:
         bad = "; ".join(f"{c.name}: {c.detail}" for c in report.checks if not c.ok)
         raise BackupError(
             f"the archive written at {partial} does not check ({bad}); it was NOT put in place. "
-            "Look at the disk and the database, then run the backup again"
+            "A file that changed while the backup ran shows as a checksum mismatch: run the "
+            "backup again; if it fails again, look at the disk"
         )
     os.replace(partial, path)
     report.path = path
@@ -292,34 +354,6 @@ def _add_bytes(tar: tarfile.TarFile, name: str, data: bytes) -> None:
     info = tarfile.TarInfo(name)
     info.size, info.mtime, info.mode = len(data), int(clock.now().timestamp()), 0o644
     tar.addfile(info, io.BytesIO(data))
-
-
-def _sqlite_tables(db: sqlite3.Connection) -> list[str]:
-    rows = db.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-    ).fetchall()
-    return sorted(r[0] for r in rows)
-
-
-def _sqlite_counts(db: sqlite3.Connection) -> dict[str, int]:
-    counts = {}
-    for t in _sqlite_tables(db):  # names from the copy's own catalogue
-        counts[t] = int(db.execute(f'SELECT COUNT(*) FROM "{t}"').fetchone()[0])  # noqa: S608
-    return counts
-
-
-def _sqlite_migrations(db: sqlite3.Connection) -> list[str]:
-    if "django_migrations" not in _sqlite_tables(db):
-        return []
-    rows = db.execute("SELECT app, name FROM django_migrations ORDER BY app, name").fetchall()
-    return [f"{a}.{n}" for a, n in rows]
-
-
-def _sqlite_head(db: sqlite3.Connection) -> dict[str, Any]:
-    if "kit_audithead" not in _sqlite_tables(db):
-        return {"seq": 0, "hash": ""}
-    row = db.execute("SELECT last_seq, last_hash FROM kit_audithead WHERE id = 1").fetchone()
-    return {"seq": int(row[0]), "hash": row[1]} if row else {"seq": 0, "hash": ""}
 
 
 # -- reading and checking an archive ------------------------------------------------------------
@@ -397,9 +431,9 @@ def _check_database(tar: tarfile.TarFile, manifest: dict[str, Any]) -> Check:
             db = sqlite3.connect(target)
             try:
                 result = db.execute("PRAGMA integrity_check").fetchone()[0]
-                counts = _sqlite_counts(db)
             finally:
                 db.close()
+            counts = _sqlite_state(target)[0]
             if result != "ok":
                 return Check("database", False, f"integrity_check: {result}")
             if counts != manifest["row_counts"]:
@@ -490,21 +524,7 @@ def restore(
         else:
             dump = Path(tmp) / "copy.pgdump"
             _extract_to(tar, PG_MEMBER, dump)
-            if tables:
-                _drop_tables(conn, tables)
-            _run(
-                [
-                    pg_tool("pg_restore"),
-                    "--no-owner",
-                    "--exit-on-error",
-                    "--single-transaction",
-                    "-d",
-                    str(conn.settings_dict["NAME"]),
-                    str(dump),
-                ],
-                _pg_env(conn.settings_dict),
-                "pg_restore",
-            )
+            _pg_restore(conn, dump, tables, Path(tmp))
         say(f"restoring {len(file_targets)} files")
         for name, target in file_targets.items():
             _extract_to(tar, name, target)
@@ -529,10 +549,37 @@ def _file_targets(manifest: dict[str, Any], media_dir: Path, model_dir: Path) ->
     return out
 
 
-def _drop_tables(conn: BaseDatabaseWrapper, tables: list[str]) -> None:
-    with conn.cursor() as cur:
-        for table in tables:
-            cur.execute(f"DROP TABLE IF EXISTS {conn.ops.quote_name(table)} CASCADE")
+def _pg_restore(conn: BaseDatabaseWrapper, dump: Path, tables: list[str], tmp: Path) -> None:
+    """Drop what is there and load the dump in ONE transaction (psql --single-transaction):
+    a restore that fails half way leaves the database exactly as it was, not emptied."""
+    script = tmp / "restore.sql"
+    _run(
+        [pg_tool("pg_restore"), "--no-owner", "-f", str(script), str(dump)],
+        dict(os.environ),
+        "pg_restore (reading the dump)",
+    )
+    drops = tmp / "drop.sql"
+    drops.write_text(
+        "".join(f"DROP TABLE IF EXISTS {_quote(t)} CASCADE;\n" for t in tables), encoding="utf-8"
+    )
+    _run(
+        [
+            pg_tool("psql"),
+            "-X",
+            "-q",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "--single-transaction",
+            "-d",
+            str(conn.settings_dict["NAME"]),
+            "-f",
+            str(drops),
+            "-f",
+            str(script),
+        ],
+        _pg_env(conn.settings_dict),
+        "restoring the database (nothing was changed: it ran in one transaction)",
+    )
 
 
 def after_restore(
