@@ -296,3 +296,18 @@ def test_hold_by_command_and_the_daily_jobs(case_city: dict[str, Any]) -> None:
     job = scheduler.job("appeals.retention")
     assert job is not None and job.period == 86400
     assert scheduler.job("mediation.retention") is not None
+
+
+@pytest.mark.django_db
+def test_a_batch_size_below_one_is_refused_before_anything_changes(
+    case_city: dict[str, Any],
+) -> None:
+    a, _ = closed_case(case_city, OLD)
+    with pytest.raises(CommandError, match="whole number"):
+        call_command("retention", "--quiet", "--batch", "0")
+    with clock.frozen(NOW), pytest.raises(CivitasError, match="1 or more"):
+        retention.run(batch_size=-5)
+    assert Appeal.objects.get(pk=a.pk).anonymised_at is None
+    with clock.frozen(NOW):
+        off = retention.run(before=None, batch_size=1)
+    assert off.anonymised == 1 and off.batches == 1

@@ -46,3 +46,11 @@ def test_exact_phrases_and_json_data() -> None:
 def test_statistics_like_text_survives() -> None:
     text = "Case CS20261127000123 resolved on 2026-11-27, 800 yuan, 3 visits."
     assert anonymise(text, ZH) == text
+
+
+def test_labels_are_put_in_as_written_never_read_as_patterns() -> None:
+    # A label (translated, or an address's) holding a backslash or a group reference.
+    names = {"Bob Ward": r"Label \1 \g<0>"}
+    assert anonymise("Mr Ward met Bob", names) == r"Mr Label \1 \g<0> met Label \1 \g<0>"
+    exact = {"Oak Road 1": r"[address \2]"}
+    assert anonymise("at Oak Road 1", None, exact) == r"at [address \2]"

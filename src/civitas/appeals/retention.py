@@ -27,14 +27,13 @@ import hashlib
 import secrets
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import (
@@ -49,12 +48,10 @@ from civitas.appeals.models import (
     Summons,
 )
 from civitas.kit import audit, clock
+from civitas.kit import retention as kit_retention
 from civitas.kit.errors import InvalidInput
 from civitas.kit.redact import anonymise, anonymise_data
 from civitas.org import access
-
-ACTOR = "system:retention"
-POINT_DECIMALS = 3  # about 110 m of latitude: the area stays, the doorstep goes
 
 # fn(appeals, labels) -> counts: scrub a higher layer's rows about these appeals (called inside
 # the batch's transaction); labels maps each appeal id to its {name: label}.
@@ -75,41 +72,11 @@ def register_keep(name: str, fn: Keep) -> None:
     _keeps[name] = fn
 
 
-@dataclass
-class Outcome:
-    cutoff: datetime | None
-    dry_run: bool
-    due: int = 0
-    anonymised: int = 0
-    batches: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def __str__(self) -> str:
-        if self.cutoff is None:
-            return "appeals: retention is off (CIVITAS_RETENTION_APPEALS_DAYS=0)"
-        verb = "would be anonymised" if self.dry_run else "anonymised"
-        done = self.due if self.dry_run else self.anonymised
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
-        return (
-            f"appeals closed before {timezone.localtime(self.cutoff):%Y-%m-%d}: {done} {verb}"
-            + (f" in {self.batches} batches" if not self.dry_run else "")
-            + (f" ({parts})" if parts else "")
-        )
+SETTING, DEFAULT_DAYS = "CIVITAS_RETENTION_APPEALS_DAYS", 1095
 
 
 def period_days() -> int:
-    days = int(getattr(settings, "CIVITAS_RETENTION_APPEALS_DAYS", 1095))
-    return max(days, 0)
-
-
-def cutoff_for(before: datetime | None = None) -> datetime | None:
-    """Cases closed before this moment are due; None when retention is off."""
-    if before is not None:
-        return before
-    days = period_days()
-    if days == 0:
-        return None
-    return clock.now() - timedelta(days=days)
+    return kit_retention.period_days(SETTING, DEFAULT_DAYS)
 
 
 def due(cutoff: datetime) -> models.QuerySet[Appeal]:
@@ -132,40 +99,28 @@ def run(
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
-) -> Outcome:
+) -> kit_retention.Outcome:
     """Anonymise every due case, one transaction per batch; ``dry_run`` only counts."""
-    cutoff = cutoff_for(before)
-    out = Outcome(cutoff=cutoff, dry_run=dry_run)
-    if cutoff is None:
-        return out
-    batch_size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
-    pending = due(cutoff)
-    out.due = pending.count()
-    if on_total:
-        on_total(out.due)
-    if dry_run:
-        due_ids = pending.values("pk")
-        out.counts.update(
-            contacts=Contact.objects.filter(appeal__in=due_ids).count(),
-            attachments=Attachment.objects.filter(appeal__in=due_ids).count(),
-            events=Event.objects.filter(appeal__in=due_ids).count(),
-        )
-        return out
-    last_pk = 0
-    while True:
-        ids = list(
-            pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            break
-        last_pk = ids[-1]
-        counts = _batch(ids, cutoff)
-        out.anonymised += counts.pop("appeals", 0)
-        out.counts.update(counts)
-        out.batches += 1
-        if progress:
-            progress(len(ids))
-    return out
+    out = kit_retention.Outcome(
+        "appeals", SETTING, kit_retention.cutoff(SETTING, DEFAULT_DAYS, before), dry_run
+    )
+    return kit_retention.run(
+        out,
+        due,
+        _batch,
+        _dry_counts,
+        batch_size=batch_size,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def _dry_counts(due_ids: models.QuerySet[Any]) -> dict[str, int]:
+    return {
+        "contacts": Contact.objects.filter(appeal__in=due_ids).count(),
+        "attachments": Attachment.objects.filter(appeal__in=due_ids).count(),
+        "events": Event.objects.filter(appeal__in=due_ids).count(),
+    }
 
 
 def scheduled() -> str:
@@ -199,7 +154,7 @@ def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
                 counts.update(step(cases, labels))
         counts["appeals"] = len(cases)
         audit.record(
-            actor=ACTOR,
+            actor=kit_retention.ACTOR,
             action="appeals.anonymise",
             object_type="appeal",
             object_id=f"{cases[0].pk}..{cases[-1].pk}",
@@ -303,8 +258,8 @@ def _scrub_case(
         resident=None,
         # The tracking token stops working: its hash is replaced by one of nothing known.
         token_hash=hashlib.sha256(secrets.token_bytes(32)).hexdigest(),
-        lat=None if case.lat is None else round(case.lat, POINT_DECIMALS),
-        lon=None if case.lon is None else round(case.lon, POINT_DECIMALS),
+        lat=kit_retention.rounded(case.lat),
+        lon=kit_retention.rounded(case.lon),
         anonymised_at=now,
         updated_at=now,
         version=models.F("version") + 1,
@@ -318,14 +273,7 @@ def _scrub_case(
 
 def set_legal_hold(*, actor: Any, appeal: Appeal, hold: bool, reason: str) -> Appeal:
     """Put a case on legal hold (or lift it): an administrator of its area, with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(
-            _("write why the hold is set or lifted (e.g. the court case or petition number)"),
-            details={"field": "reason"},
-        )
-    if len(reason) > 300:
-        raise InvalidInput(_("the reason is at most 300 characters"), details={"field": "reason"})
+    reason = kit_retention.hold_reason(reason)
     with transaction.atomic():
         case = Appeal.objects.select_for_update(of=("self",), no_key=True).get(pk=appeal.pk)
         access.require(actor, "records.hold", path=case.jurisdiction_path or None)

@@ -135,7 +135,7 @@ def anonymise(
         return text or ""
     for phrase, label in sorted((exact or {}).items(), key=lambda kv: len(kv[0]), reverse=True):
         if phrase.strip():
-            text = re.sub(re.escape(phrase.strip()), label, text, flags=re.I)
+            text = re.sub(re.escape(phrase.strip()), lambda _m, t=label: t, text, flags=re.I)
     text = _EMAIL.sub(EMAIL_MARK, text)
     text = _ID.sub(ID_MARK, text)
     text = _CARD.sub(NUMBER_MARK, text)
@@ -150,7 +150,8 @@ def anonymise(
                 text = text.replace(form, label)
             else:
                 flags = re.I if len(form) > 2 else 0
-                text = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", label, text, flags=flags)
+                pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
+                text = re.sub(pattern, lambda _m, t=label: t, text, flags=flags)
     text = _ZH_DOOR.sub(lambda m: "*" + m.group(1), text)
     text = _EN_DOOR.sub(lambda m: m.group(1) + " *", text)
     text = _EN_HOUSE_AFTER.sub(lambda m: m.group(1) + " *", text)

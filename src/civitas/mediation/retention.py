@@ -20,18 +20,18 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.utils import timezone, translation
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civitas.kit import audit, clock
+from civitas.kit import retention as kit_retention
 from civitas.kit.errors import InvalidInput
-from civitas.kit.redact import anonymise, anonymise_data
+from civitas.kit.redact import PHONE_MARK, anonymise, anonymise_data
 from civitas.mediation.models import (
     OPEN_STATUSES,
     Agreement,
@@ -46,9 +46,6 @@ from civitas.mediation.models import (
 from civitas.org import access
 from civitas.risk.models import RiskItem
 
-ACTOR = "system:retention"
-POINT_DECIMALS = 3
-
 # fn(disputes, labels) -> counts: a higher layer's rows about these disputes (inside the batch).
 Step = Callable[[list[Dispute], dict[int, dict[str, str]]], dict[str, int]]
 _steps: dict[str, Step] = {}
@@ -58,39 +55,11 @@ def register_step(name: str, fn: Step) -> None:
     _steps[name] = fn
 
 
-@dataclass
-class Outcome:
-    cutoff: datetime | None
-    dry_run: bool
-    due: int = 0
-    anonymised: int = 0
-    batches: int = 0
-    counts: Counter[str] = field(default_factory=Counter)
-
-    def __str__(self) -> str:
-        if self.cutoff is None:
-            return "disputes: retention is off (CIVITAS_RETENTION_DISPUTES_DAYS=0)"
-        verb = "would be anonymised" if self.dry_run else "anonymised"
-        done = self.due if self.dry_run else self.anonymised
-        parts = ", ".join(f"{k} {v}" for k, v in sorted(self.counts.items()) if v)
-        return (
-            f"disputes closed before {timezone.localtime(self.cutoff):%Y-%m-%d}: {done} {verb}"
-            + (f" in {self.batches} batches" if not self.dry_run else "")
-            + (f" ({parts})" if parts else "")
-        )
+SETTING, DEFAULT_DAYS = "CIVITAS_RETENTION_DISPUTES_DAYS", 1825
 
 
 def period_days() -> int:
-    return max(int(getattr(settings, "CIVITAS_RETENTION_DISPUTES_DAYS", 1825)), 0)
-
-
-def cutoff_for(before: datetime | None = None) -> datetime | None:
-    if before is not None:
-        return before
-    days = period_days()
-    if days == 0:
-        return None
-    return clock.now() - timedelta(days=days)
+    return kit_retention.period_days(SETTING, DEFAULT_DAYS)
 
 
 def due(cutoff: datetime) -> models.QuerySet[Dispute]:
@@ -118,39 +87,28 @@ def run(
     batch_size: int | None = None,
     progress: Callable[[int], None] | None = None,
     on_total: Callable[[int], None] | None = None,
-) -> Outcome:
-    cutoff = cutoff_for(before)
-    out = Outcome(cutoff=cutoff, dry_run=dry_run)
-    if cutoff is None:
-        return out
-    batch_size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
-    pending = due(cutoff)
-    out.due = pending.count()
-    if on_total:
-        on_total(out.due)
-    if dry_run:
-        due_ids = pending.values("pk")
-        out.counts.update(
-            parties=Party.objects.filter(dispute__in=due_ids).count(),
-            sessions=Session.objects.filter(dispute__in=due_ids).count(),
-            agreements=Agreement.objects.filter(dispute__in=due_ids).count(),
-        )
-        return out
-    last_pk = 0
-    while True:
-        ids = list(
-            pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)[:batch_size]
-        )
-        if not ids:
-            break
-        last_pk = ids[-1]
-        counts = _batch(ids, cutoff)
-        out.anonymised += counts.pop("disputes", 0)
-        out.counts.update(counts)
-        out.batches += 1
-        if progress:
-            progress(len(ids))
-    return out
+) -> kit_retention.Outcome:
+    """Anonymise every due dispute, one transaction per batch; ``dry_run`` only counts."""
+    out = kit_retention.Outcome(
+        "disputes", SETTING, kit_retention.cutoff(SETTING, DEFAULT_DAYS, before), dry_run
+    )
+    return kit_retention.run(
+        out,
+        due,
+        _batch,
+        _dry_counts,
+        batch_size=batch_size,
+        progress=progress,
+        on_total=on_total,
+    )
+
+
+def _dry_counts(due_ids: models.QuerySet[Any]) -> dict[str, int]:
+    return {
+        "parties": Party.objects.filter(dispute__in=due_ids).count(),
+        "sessions": Session.objects.filter(dispute__in=due_ids).count(),
+        "agreements": Agreement.objects.filter(dispute__in=due_ids).count(),
+    }
 
 
 def scheduled() -> str:
@@ -178,7 +136,7 @@ def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
                 counts.update(step(disputes, labels))
         counts["disputes"] = len(disputes)
         audit.record(
-            actor=ACTOR,
+            actor=kit_retention.ACTOR,
             action="mediation.anonymise",
             object_type="dispute",
             object_id=f"{disputes[0].pk}..{disputes[-1].pk}",
@@ -213,7 +171,7 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
         if p.address.strip():
             places.setdefault(p.address.strip(), _("[address of %(party)s]") % {"party": label})
         if p.phone.strip():
-            places.setdefault(p.phone.strip(), "[phone]")
+            places.setdefault(p.phone.strip(), PHONE_MARK)
         # Through the model's attributes, so encrypted fields are written the way they read.
         p.name, p.phone, p.address, p.credit_code, p.representative = label, "", "", "", ""
         p.save(update_fields=["name", "phone", "address", "credit_code", "representative"])
@@ -266,8 +224,8 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
         summary=text(d.summary),
         address=text(d.address),
         outcome_note=text(d.outcome_note),
-        lat=None if d.lat is None else round(d.lat, POINT_DECIMALS),
-        lon=None if d.lon is None else round(d.lon, POINT_DECIMALS),
+        lat=kit_retention.rounded(d.lat),
+        lon=kit_retention.rounded(d.lon),
         anonymised_at=now,
         updated_at=now,
         version=models.F("version") + 1,
@@ -277,14 +235,7 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
 
 def set_legal_hold(*, actor: Any, dispute: Dispute, hold: bool, reason: str) -> Dispute:
     """Put a dispute on legal hold (or lift it): an administrator of its area, with a reason."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise InvalidInput(
-            _("write why the hold is set or lifted (e.g. the court case or petition number)"),
-            details={"field": "reason"},
-        )
-    if len(reason) > 300:
-        raise InvalidInput(_("the reason is at most 300 characters"), details={"field": "reason"})
+    reason = kit_retention.hold_reason(reason)
     with transaction.atomic():
         d = Dispute.objects.select_for_update(of=("self",), no_key=True).get(pk=dispute.pk)
         access.require(actor, "records.hold", path=d.jurisdiction_path)

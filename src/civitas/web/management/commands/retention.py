@@ -15,6 +15,7 @@ It lives in the top layer because it drives appeals and mediation together.
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentTypeError
 from datetime import datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -28,6 +29,16 @@ from civitas.kit.errors import CivitasError
 from civitas.mediation import retention as dispute_retention
 from civitas.mediation.models import Dispute
 from civitas.org.models import User
+
+
+def _batch(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        raise ArgumentTypeError(f"{value!r}: give the rows per transaction as a whole number ≥ 1")
+    return n
 
 
 def _day(value: str) -> datetime:
@@ -47,7 +58,7 @@ class Command(BaseCommand):
             "--before", metavar="YYYY-MM-DD", help="cases closed before this day (local time)"
         )
         parser.add_argument("--only", choices=["appeals", "disputes"], help="one kind only")
-        parser.add_argument("--batch", type=int, default=None, help="rows per transaction")
+        parser.add_argument("--batch", type=_batch, default=None, help="rows per transaction")
         parser.add_argument("--quiet", action="store_true", help="no progress bar")
         hold = parser.add_mutually_exclusive_group()
         hold.add_argument("--hold", metavar="KIND:CODE", help="appeal:TICKET or dispute:CODE")
@@ -87,6 +98,8 @@ class Command(BaseCommand):
                 progress=bar.update,
                 on_total=total,
             )
+        except CivitasError as exc:
+            raise CommandError(f"{kind}: {exc}") from None
         finally:
             bar.close()
 
