@@ -22,8 +22,8 @@ from django.utils.translation import gettext_lazy as _
 from civitas.appeals.models import Appeal
 from civitas.geo.models import Jurisdiction
 from civitas.kit import clock
-from civitas.kit.crypto import EncryptedCharField
 from civitas.kit.bilingual import BilingualName
+from civitas.kit.crypto import EncryptedCharField
 from civitas.org.models import Unit, User
 
 
