@@ -463,12 +463,15 @@ class Writer:
 
     def analyze(self) -> None:
         """Fresh planner statistics: after a bulk load the old ones mislead the planner
-        (e.g. a day of appeals estimated at a few rows, read through the city index)."""
+        (e.g. a day of appeals estimated at a few rows, read through the city index). Outside
+        a transaction also VACUUM, which marks the pages all-visible as autovacuum later
+        would, so that index-only scans (the open-work covering indexes) work at once."""
         if not self.pg:
             return
+        command = "ANALYZE" if connection.in_atomic_block else "VACUUM (ANALYZE)"
         with connection.cursor() as cursor:
             for model in self.fields:
-                cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
+                cursor.execute(f"{command} {connection.ops.quote_name(model._meta.db_table)}")
 
     def reset_sequences(self) -> None:
         if not self.pg:
