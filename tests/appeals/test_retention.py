@@ -25,13 +25,15 @@ from civitas.appeals.models import (
     Contact,
     Event,
     Rating,
+    Request,
     Status,
+    Summons,
 )
 from civitas.assessment import services as assessment
 from civitas.assessment.models import UnitDay
 from civitas.kit import audit, clock
 from civitas.kit.errors import CivitasError
-from civitas.kit.models import AuditEntry
+from civitas.kit.models import AuditEntry, OutboxMessage
 from civitas.org.models import Role
 from tests.factories import member
 
@@ -101,8 +103,9 @@ def texts_of(appeal: Appeal) -> str:
     contact = Contact.objects.filter(appeal=appeal).first()
     if contact is not None:
         rows.append({f: getattr(contact, f) for f in ("name", "phone", "email", "on_behalf_of")})
-    for model in (Event, Rating, Assignment, Attachment):
+    for model in (Event, Rating, Assignment, Attachment, Request, Summons):
         rows += [model_to_dict(r) for r in model.objects.filter(appeal=appeal)]
+    rows += list(OutboxMessage.objects.filter(topic=f"appeal:{appeal.pk}").values())
     return json.dumps(rows, default=str, ensure_ascii=False)
 
 
@@ -148,6 +151,8 @@ class TestAnonymise:
         stored = list(Attachment.objects.filter(appeal=old).values_list("file", flat=True))
         assert stored and all((media / name).is_file() for name in stored)
         assert all(s in texts_of(old) for s in ("Wang", PHONE, "example.com"))
+        sent = OutboxMessage.objects.filter(topic=f"appeal:{old.pk}")
+        assert sent.filter(recipient=PHONE).exists()  # the appellant was told by SMS
         stats_before = {f: getattr(old, f) for f in STATS}
         ratings_before = list(Rating.objects.filter(appeal=old).values("satisfaction", "solved"))
         figures_before = figures()
@@ -166,6 +171,8 @@ class TestAnonymise:
         assert after.resident is None and after.anonymised_at == NOW
         assert (after.lat, after.lon) == (0.512, 0.499)
         assert selectors.by_token(token) is None  # the tracking link is dead
+        assert sent.exists() and not sent.exclude(recipient="").exists()
+        assert not sent.filter(state=OutboxMessage.State.PENDING).exists()
         assert not Attachment.objects.filter(appeal=after).exists()
         assert not any((media / name).exists() for name in stored)
         assert {f: getattr(after, f) for f in STATS} == stats_before

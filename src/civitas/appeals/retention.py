@@ -1,9 +1,10 @@
 """Retention: closed appeals lose their personal data after ``CIVITAS_RETENTION_APPEALS_DAYS``.
 
 A case closed longer ago than the period is *anonymised* once: the contact row is blanked
-(name, phone, e-mail, on behalf of), the resident's account is unlinked and the tracking token
-stops working, and every free text of the case (title, description, address, timeline notes
-and data, requests, summonses, parts, rating comments) goes through
+(name, phone, e-mail, on behalf of), the resident's account is unlinked, the tracking token
+stops working, the notifications about it (outbox) lose their recipient, and every free text
+of the case (title, description, address, timeline notes, notification bodies and data,
+requests, summonses, parts, rating comments) goes through
 :func:`civitas.kit.redact.anonymise` with the appellant's names mapped to neutral labels;
 photos and evidence are deleted with their files. What the figures are made of stays: the
 matter, the place (jurisdiction; the point rounded to about 100 m), the dates, the units, the
@@ -50,6 +51,7 @@ from civitas.appeals.models import (
 from civitas.kit import audit, clock
 from civitas.kit import retention as kit_retention
 from civitas.kit.errors import InvalidInput
+from civitas.kit.models import OutboxMessage
 from civitas.kit.redact import anonymise, anonymise_data
 from civitas.org import access
 
@@ -243,6 +245,19 @@ def _scrub_case(
         rt.comment, rt.recorded_by = text(rt.comment), who(rt.recorded_by)
     Rating.objects.bulk_update(ratings, ["comment", "recorded_by"])
     changed["ratings"] = len(ratings)
+
+    # Notifications to the appellant (appeals.followers, topic "appeal:<pk>") hold their phone
+    # or e-mail as recipient and in the dedupe key, and notes in the body. One still pending
+    # for a case closed years ago is not sent any more.
+    messages = list(OutboxMessage.objects.filter(topic=f"appeal:{case.pk}"))
+    for m in messages:
+        m.recipient, m.dedupe_key, m.body = "", None, text(m.body)
+        if m.state == OutboxMessage.State.PENDING:
+            m.state, m.last_error = OutboxMessage.State.FAILED, "anonymised before sending"
+    OutboxMessage.objects.bulk_update(
+        messages, ["recipient", "dedupe_key", "body", "state", "last_error"]
+    )
+    changed["notifications"] = len(messages)
 
     attachments = list(Attachment.objects.filter(appeal=case))
     files.extend(a.file.name for a in attachments if a.file.name)
