@@ -38,7 +38,7 @@ import queue
 import random
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -126,7 +126,7 @@ class Shapes:
     notes: list[str] = field(default_factory=list)
 
 
-def _norm(values: list[float]) -> list[float]:
+def _norm(values: Sequence[float]) -> list[float]:
     total = float(sum(values)) or 1.0
     return [v / total for v in values]
 
@@ -214,7 +214,7 @@ def boston_shapes(path: Path) -> Shapes:
 
 
 def load_shapes(data_dir: Path | None = None) -> Shapes:
-    base = Path(data_dir or settings.CIVITAS_DATA)
+    base = Path(data_dir or settings.CIVITAS_DATA or ".")
     path = base / "boston" / "requests_2015_jan_oct.csv.gz"
     if path.exists():
         return boston_shapes(path)
@@ -378,7 +378,9 @@ class Writer:
             # Inside a caller's transaction it runs on the caller's connection instead.
             self._thread = threading.Thread(target=self._copier, daemon=True)
             self._thread.start()
-        self.fields = {m: _columns(m) for m in (Appeal, Contact, Assignment, Event, Rating)}
+        self.fields: dict[type[models.Model], list[models.Field[Any, Any]]] = {
+            m: _columns(m) for m in (Appeal, Contact, Assignment, Event, Rating)
+        }
         self.rows = 0
         self._prepared: dict[tuple[str, str], Any] = {}
 
@@ -388,6 +390,7 @@ class Writer:
         out = []
         for attname, value in (("name", name), ("phone", phone)):
             f = Contact._meta.get_field(attname)
+            assert isinstance(f, models.Field)
             if type(f) is models.CharField:
                 out.append(value)
             else:
@@ -411,7 +414,7 @@ class Writer:
         if not rows:
             return
         table = model._meta.db_table
-        columns = [model._meta.get_field(n).column for n in names]
+        columns = [str(getattr(model._meta.get_field(n), "column", n)) for n in names]
         self.rows += len(rows)
         if self.pg:
             quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
@@ -419,7 +422,7 @@ class Writer:
             sql = f"COPY {connection.ops.quote_name(table)} ({quoted}) FROM STDIN"
             data = "".join(["\t".join([_text(v) for v in row]) + "\n" for row in rows])
             if self._thread is None:
-                with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:  # type: ignore[attr-defined]
+                with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
                     copy.write(data)
                 return
             self._check()
@@ -439,7 +442,7 @@ class Writer:
                 sql, data = item
                 with (
                     connections["default"].cursor() as cursor,
-                    cursor.cursor.copy(sql) as copy,  # type: ignore[attr-defined]
+                    cursor.cursor.copy(sql) as copy,
                 ):
                     copy.write(data)
         except BaseException as exc:  # reported by the drawing thread
@@ -490,7 +493,7 @@ def _text(value: Any) -> str:
     if kind is str:
         if "\\" in value or "\t" in value or "\n" in value or "\r" in value:
             return _escape(value)
-        return value  # type: ignore[no-any-return]
+        return str(value)
     if kind is int:
         return str(value)
     if value is None:
@@ -636,7 +639,7 @@ def _fit(curve: list[float], n: int) -> list[float]:
 
 _DAYS: dict[int, str] = {}
 _EPOCH = date(1970, 1, 1)
-_RECEIVED_DATA = {c: json.dumps({"channel": str(c), "synthetic": True}) for c in Channel}
+_RECEIVED_DATA = {str(c): json.dumps({"channel": str(c), "synthetic": True}) for c in Channel}
 _RATED_DATA = {v: json.dumps({"satisfaction": str(v)}) for v in Satisfaction}
 
 
