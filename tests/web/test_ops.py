@@ -221,6 +221,23 @@ class TestRequestId:
         assert inside and inside[0]["request_id"] == "probe-0001-abcd"
         assert logctx.get("request_id") is None  # unbound after the request
 
+    def test_a_server_error_is_logged_by_route_never_by_the_tracking_token(
+        self, json_logs: io.StringIO, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from civitas.web.views import resident
+
+        def broken(token: str) -> Any:
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(resident, "_by_token", broken)
+        token = "SecretTrackingToken0123456789"
+        r = Client(raise_request_exception=False).get(f"/track/{token}/")
+        assert r.status_code == 500
+        errors = [x for x in records(json_logs) if x["logger"] == "django.request"]
+        assert errors and errors[0]["message"] == "Internal Server Error: track/<str:token>/"
+        assert errors[0]["request"] == "GET track/<str:token>/"
+        assert token not in json_logs.getvalue()
+
     def test_the_access_line_names_the_user_by_id_only(
         self, people: dict[str, Any], json_logs: io.StringIO
     ) -> None:
@@ -281,6 +298,13 @@ class TestMetrics:
         # A local proxy passing on an outside client: the client is judged, not the proxy.
         forwarded = c.get("/metrics", HTTP_X_FORWARDED_FOR="10.0.0.5, 203.0.113.9")
         assert forwarded.status_code == 403
+        # A client forging the header: behind the local proxy the proxy's own last entry is
+        # judged; reaching the server directly, the header is not read at all.
+        forged = c.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1, 203.0.113.9")
+        assert forged.status_code == 403
+        direct = c.get("/metrics", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="127.0.0.1")
+        assert direct.status_code == 403
+        assert c.get("/metrics", HTTP_X_FORWARDED_FOR="127.0.0.1,").status_code == 403
         settings.CIVITAS_METRICS_ALLOW = (__import__("ipaddress").ip_network("203.0.113.0/24"),)
         assert c.get("/metrics", REMOTE_ADDR="203.0.113.9").status_code == 200
         assert c.get("/metrics", REMOTE_ADDR="198.51.100.1").status_code == 403

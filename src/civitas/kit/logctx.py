@@ -12,6 +12,8 @@ it runs the same way::
 ``ContextFilter`` (on the console handler, see settings.LOGGING) copies the bound fields onto
 each record, so the JSON formatter writes them as fields and the text formatter as
 ``[request_id=… task_id=…]``. The values are identifiers only: never bind personal data.
+It also replaces the path in Django's own request lines by the URL pattern (a path may hold
+a tracking token).
 """
 
 from __future__ import annotations
@@ -72,11 +74,29 @@ def bind(**fields: Any) -> Iterator[dict[str, str]]:
         _context.reset(token)
 
 
+def _hide_request_path(record: logging.LogRecord) -> None:
+    """Django's own request lines ("Internal Server Error: /track/<token>/") name the path,
+    which may hold a tracking token (a key to a resident's case) or a ticket: they name the
+    URL pattern instead, as the access log does, and the request object (which the JSON
+    formatter would print whole) becomes method and pattern."""
+    request = getattr(record, "request", None)
+    path = getattr(request, "path", None)
+    if not isinstance(path, str) or not record.name.startswith("django."):
+        return
+    match = getattr(request, "resolver_match", None)
+    route = str(getattr(match, "route", "") or "unmatched")
+    hidden = {path, path.encode("unicode_escape").decode("ascii")}
+    if isinstance(record.args, tuple):
+        record.args = tuple(route if a in hidden else a for a in record.args)
+    record.request = f"{getattr(request, 'method', '')} {route}"
+
+
 class ContextFilter(logging.Filter):
     """Copies the bound fields onto each record (``record.request_id`` …) and sets
     ``record.context``, the same fields as readable text (empty when nothing is bound)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        _hide_request_path(record)
         ctx = _context.get()
         for name, value in ctx.items():
             if not hasattr(record, name):
