@@ -526,10 +526,16 @@ def restore(
             _extract_to(tar, PG_MEMBER, dump)
             _pg_restore(conn, dump, tables, Path(tmp))
         say(f"restoring {len(file_targets)} files")
-        for name, target in file_targets.items():
-            _extract_to(tar, name, target)
-            if progress:
-                progress(1)
+        try:
+            for name, target in file_targets.items():
+                _extract_to(tar, name, target)
+                if progress:
+                    progress(1)
+        except OSError as exc:
+            raise BackupError(
+                f"the database was restored, but writing the files failed ({exc}). Free space "
+                "or fix the folder's permissions, then run the same restore again with --force"
+            ) from None
     report = Report(path=path, manifest=manifest)
     report.checks = after_restore(conn, manifest, file_targets)
     return report
