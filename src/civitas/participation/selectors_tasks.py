@@ -42,8 +42,11 @@ def staff_tasks(actor: Any, status: str = "") -> QuerySet[Task]:
     qs = access.readable(actor, Task.objects.all())
     if status:
         qs = qs.filter(status=status)
-    return qs.select_related("publisher", "jurisdiction").annotate(
-        taken=Count("takes", filter=Q(takes__state__in=("taken", "done")))
+    # An aggregate drops the model's ordering: order explicitly so the pages are stable.
+    return (
+        qs.select_related("publisher", "jurisdiction")
+        .annotate(taken=Count("takes", filter=Q(takes__state__in=("taken", "done"))))
+        .order_by("-published_at", "-pk")
     )
 
 
