@@ -175,3 +175,14 @@ def test_readyz_when_the_database_is_down(tmp_path: Path) -> None:
         assert s[("civitas_database_up", ())] == 0
     finally:
         _stop(proc)
+
+
+def test_bad_numbers_are_refused_before_anything_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="1 or more"):
+        call_command("serve", "--no-collectstatic", "--workers", "-1")
+    monkeypatch.setenv("CIVITAS_WEB_TIMEOUT", "a minute")
+    with pytest.raises(CommandError, match="--timeout: invalid int value: 'a minute'"):
+        call_command("serve", "--no-collectstatic")

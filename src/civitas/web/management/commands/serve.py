@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 
 def default_workers() -> int:
@@ -120,37 +120,39 @@ class Command(BaseCommand):
     help = "Run the production web server (gunicorn, gthread workers)."
 
     def add_arguments(self, parser: CommandParser) -> None:
+        # String defaults from the environment go through type=int like typed values, so a
+        # bad CIVITAS_WEB_* value is reported as such ("invalid int value"), not a traceback.
         env = os.environ.get
         parser.add_argument("--host", default=env("CIVITAS_HOST", "127.0.0.1"))
-        parser.add_argument("--port", type=int, default=int(env("PORT", "8000")))
+        parser.add_argument("--port", type=int, default=env("PORT", "8000"))
         parser.add_argument(
             "--workers",
             type=int,
-            default=int(env("CIVITAS_WEB_WORKERS", "0")) or default_workers(),
+            default=env("CIVITAS_WEB_WORKERS", "0"),
             help="worker processes (default 2 × cores + 1, or CIVITAS_WEB_WORKERS)",
         )
         parser.add_argument(
             "--threads",
             type=int,
-            default=int(env("CIVITAS_WEB_THREADS", "4")),
+            default=env("CIVITAS_WEB_THREADS", "4"),
             help="threads per worker (default 4)",
         )
         parser.add_argument(
             "--timeout",
             type=int,
-            default=int(env("CIVITAS_WEB_TIMEOUT", "60")),
+            default=env("CIVITAS_WEB_TIMEOUT", "60"),
             help="seconds before a stuck worker is killed and replaced (default 60)",
         )
         parser.add_argument(
             "--graceful-timeout",
             type=int,
-            default=int(env("CIVITAS_WEB_GRACEFUL_TIMEOUT", "30")),
+            default=env("CIVITAS_WEB_GRACEFUL_TIMEOUT", "30"),
             help="seconds to finish requests in flight on stop or reload (default 30)",
         )
         parser.add_argument(
             "--max-requests",
             type=int,
-            default=int(env("CIVITAS_WEB_MAX_REQUESTS", "2000")),
+            default=env("CIVITAS_WEB_MAX_REQUESTS", "2000"),
             help="requests before a worker is replaced, 0 never (default 2000, ±10%%)",
         )
         parser.add_argument(
@@ -164,6 +166,9 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         from django.core.management import call_command
 
+        options["workers"] = options["workers"] or default_workers()
+        if options["workers"] < 1 or options["threads"] < 1:
+            raise CommandError("--workers and --threads must be 1 or more")
         if not options["no_collectstatic"]:
             call_command("collectstatic", interactive=False, verbosity=0)
         metrics_dir, temporary = prepare_metrics_dir()
