@@ -31,10 +31,8 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import models, transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civitas.appeals.models import (
@@ -48,16 +46,15 @@ from civitas.appeals.models import (
     Status,
     Summons,
 )
-from civitas.kit import audit, clock
+from civitas.kit import audit
 from civitas.kit import retention as kit_retention
 from civitas.kit.errors import InvalidInput
 from civitas.kit.models import OutboxMessage
 from civitas.kit.redact import anonymise, anonymise_data
 from civitas.org import access
 
-# fn(appeals, labels) -> counts: scrub a higher layer's rows about these appeals (called inside
-# the batch's transaction); labels maps each appeal id to its {name: label}.
-Step = Callable[[list[Appeal], dict[int, dict[str, str]]], dict[str, int]]
+# A higher layer's part of anonymising a case (see civitas.kit.retention.Step).
+Step = kit_retention.Step
 # fn() -> appeal ids (a values_list queryset or any iterable) that must not be anonymised yet.
 Keep = Callable[[], Iterable[int] | models.QuerySet[Any]]
 _steps: dict[str, Step] = {}
@@ -94,27 +91,10 @@ def due(cutoff: datetime) -> models.QuerySet[Appeal]:
     return qs
 
 
-def run(
-    *,
-    before: datetime | None = None,
-    dry_run: bool = False,
-    batch_size: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> kit_retention.Outcome:
-    """Anonymise every due case, one transaction per batch; ``dry_run`` only counts."""
-    out = kit_retention.Outcome(
-        "appeals", SETTING, kit_retention.cutoff(SETTING, DEFAULT_DAYS, before), dry_run
-    )
-    return kit_retention.run(
-        out,
-        due,
-        _batch,
-        _dry_counts,
-        batch_size=batch_size,
-        progress=progress,
-        on_total=on_total,
-    )
+def run(**options: Any) -> kit_retention.Outcome:
+    """Anonymise every due case, one transaction per batch (``before``, ``dry_run``,
+    ``batch_size``, ``progress``, ``on_total``: see :meth:`civitas.kit.retention.Sweep.run`)."""
+    return SWEEP.run(**options)
 
 
 def _dry_counts(due_ids: models.QuerySet[Any]) -> dict[str, int]:
@@ -131,40 +111,6 @@ def scheduled() -> str:
 
 
 # -- one batch ---------------------------------------------------------------------------------
-
-
-def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    files: list[str] = []
-    with transaction.atomic():
-        # Locked and checked again: a hold set or a case reopened since the count is respected.
-        cases = list(
-            due(cutoff)
-            .select_for_update(of=("self",), no_key=True)
-            .filter(pk__in=ids)
-            .select_related("resident")
-            .order_by("pk")
-        )
-        if not cases:
-            return counts
-        now = clock.now()
-        labels: dict[int, dict[str, str]] = {}
-        with translation.override(settings.LANGUAGE_CODE):
-            for case in cases:
-                labels[case.pk] = _scrub_case(case, now, counts, files)
-            for step in _steps.values():
-                counts.update(step(cases, labels))
-        counts["appeals"] = len(cases)
-        audit.record(
-            actor=kit_retention.ACTOR,
-            action="appeals.anonymise",
-            object_type="appeal",
-            object_id=f"{cases[0].pk}..{cases[-1].pk}",
-            reason="retention period passed",
-            extra={"cutoff": cutoff.isoformat(), "counts": dict(sorted(counts.items()))},
-        )
-        transaction.on_commit(lambda: _delete_files(files))
-    return counts
 
 
 def _delete_files(names: list[str]) -> None:
@@ -194,9 +140,7 @@ def _labels_for(case: Appeal, contact: Contact | None) -> dict[str, str]:
     return names
 
 
-def _scrub_case(
-    case: Appeal, now: datetime, counts: Counter[str], files: list[str]
-) -> dict[str, str]:
+def _scrub_case(case: Appeal, now: datetime, counts: Counter[str]) -> dict[str, str]:
     contact = Contact.objects.filter(appeal=case).first()
     names = _labels_for(case, contact)
     resident_label = case.resident.audit_label() if case.resident is not None else None
@@ -260,8 +204,10 @@ def _scrub_case(
     changed["notifications"] = len(messages)
 
     attachments = list(Attachment.objects.filter(appeal=case))
-    files.extend(a.file.name for a in attachments if a.file.name)
+    files = [a.file.name for a in attachments if a.file.name]
     Attachment.objects.filter(pk__in=[a.pk for a in attachments]).delete()
+    if files:  # once the batch is committed: a rolled-back batch keeps its files
+        transaction.on_commit(lambda: _delete_files(files))
     changed["attachments"] = len(attachments)
 
     Appeal.objects.filter(pk=case.pk).update(
@@ -312,3 +258,17 @@ def set_legal_hold(*, actor: Any, appeal: Appeal, hold: bool, reason: str) -> Ap
             reason=reason,
         )
     return case
+
+
+SWEEP = kit_retention.Sweep(
+    kind="appeals",
+    setting=SETTING,
+    default_days=DEFAULT_DAYS,
+    action="appeals.anonymise",
+    object_type="appeal",
+    due=due,
+    scrub=_scrub_case,
+    dry_counts=_dry_counts,
+    steps=_steps,
+    related=("resident",),
+)

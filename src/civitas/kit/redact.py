@@ -9,6 +9,7 @@ layers above (participation's public pages, mediation's masked views).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 # Mainland identity numbers: 18 characters (17 digits and a check digit or X), or the old
 # 15-digit form. Not preceded or followed by another digit.
@@ -120,6 +121,11 @@ def _name_patterns(name: str) -> list[str]:
     return sorted(forms, key=len, reverse=True)
 
 
+def _as_written(label: str) -> Callable[[re.Match[str]], str]:
+    """A re.sub replacement that puts ``label`` in as it is (no group references)."""
+    return lambda _m: label
+
+
 def anonymise(
     text: str, names: dict[str, str] | None = None, exact: dict[str, str] | None = None
 ) -> str:
@@ -135,7 +141,7 @@ def anonymise(
         return text or ""
     for phrase, label in sorted((exact or {}).items(), key=lambda kv: len(kv[0]), reverse=True):
         if phrase.strip():
-            text = re.sub(re.escape(phrase.strip()), lambda _m, t=label: t, text, flags=re.I)
+            text = re.sub(re.escape(phrase.strip()), _as_written(label), text, flags=re.I)
     text = _EMAIL.sub(EMAIL_MARK, text)
     text = _ID.sub(ID_MARK, text)
     text = _CARD.sub(NUMBER_MARK, text)
@@ -151,7 +157,7 @@ def anonymise(
             else:
                 flags = re.I if len(form) > 2 else 0
                 pattern = rf"(?<!\w){re.escape(form)}(?!\w)"
-                text = re.sub(pattern, lambda _m, t=label: t, text, flags=flags)
+                text = re.sub(pattern, _as_written(label), text, flags=flags)
     text = _ZH_DOOR.sub(lambda m: "*" + m.group(1), text)
     text = _EN_DOOR.sub(lambda m: m.group(1) + " *", text)
     text = _EN_HOUSE_AFTER.sub(lambda m: m.group(1) + " *", text)

@@ -1,26 +1,26 @@
 """What the retention of every kind of record shares: the period, the cutoff, the batches.
 
 A layer that anonymises its own records (``appeals.retention``, ``mediation.retention``)
-names its setting and its queryset of due rows and supplies one batch's work; this module
-turns the setting into a cutoff, walks the due rows in primary-key order, one batch (one
-transaction, done by the layer) at a time, adds up the counts and says what was done in one
-line. A legal hold's reason is checked the same way everywhere.
+describes them in a :class:`Sweep` (its setting, its due rows, how one row is scrubbed); this
+module turns the setting into a cutoff, walks the due rows in primary-key order, one batch (one
+transaction with the rows locked and one audit entry) at a time, adds up the counts and says
+what was done in one line. A legal hold's reason is checked the same way everywhere.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import models
-from django.utils import timezone
+from django.db import models, transaction
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
-from civitas.kit import clock
+from civitas.kit import audit, clock
 from civitas.kit.errors import InvalidInput
 
 ACTOR = "system:retention"
@@ -77,47 +77,101 @@ def cutoff(setting: str, default: int, before: datetime | None = None) -> dateti
     return None if days == 0 else clock.now() - timedelta(days=days)
 
 
-def run(
-    out: Outcome,
-    due: Callable[[datetime], models.QuerySet[Any]],
-    batch: Callable[[list[int], datetime], Counter[str]],
-    dry_counts: Callable[[models.QuerySet[Any]], dict[str, int]],
-    *,
-    batch_size: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> Outcome:
-    """Count the records ``due(cutoff)`` gives, then (unless dry) call ``batch`` with their
-    ids, ``batch_size`` at a time in key order, adding up what the batches count
-    (``out.kind`` counts the records anonymised). A dry run adds ``dry_counts(ids)``."""
-    if out.cutoff is None:
-        return out
-    size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
-    if size < 1:
-        raise InvalidInput(
-            _("the batch size must be 1 or more (it is %(n)d)") % {"n": size},
-            details={"field": "batch"},
+# fn(rows, labels) -> counts: a higher layer's part of anonymising these rows (called inside
+# the batch's transaction); labels maps each row's id to its {name: label}.
+Step = Callable[[list[Any], dict[int, dict[str, str]]], dict[str, int]]
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One kind of record under retention: what is due, how one row is scrubbed (returning
+    the {name: label} it used), what a dry run counts, and the higher layers' steps."""
+
+    kind: str  # "appeals": the Outcome's name and the key counting the rows anonymised
+    setting: str
+    default_days: int
+    action: str  # the audit action of a batch
+    object_type: str
+    due: Callable[[datetime], models.QuerySet[Any]]
+    scrub: Callable[[Any, datetime, Counter[str]], dict[str, str]]
+    dry_counts: Callable[[models.QuerySet[Any]], dict[str, int]]
+    steps: Mapping[str, Step]  # the layer's registry, read at each batch
+    related: tuple[str, ...] = ()  # select_related for scrub
+
+    def run(
+        self,
+        *,
+        before: datetime | None = None,
+        dry_run: bool = False,
+        batch_size: int | None = None,
+        progress: Callable[[int], None] | None = None,
+        on_total: Callable[[int], None] | None = None,
+    ) -> Outcome:
+        """Count the due rows, then (unless dry) anonymise them ``batch_size`` at a time in
+        key order, one transaction each, adding up what the batches count."""
+        out = Outcome(
+            self.kind, self.setting, cutoff(self.setting, self.default_days, before), dry_run
         )
-    pending = due(out.cutoff)
-    out.due = pending.count()
-    if on_total:
-        on_total(out.due)
-    if out.dry_run:
-        out.counts.update(dry_counts(pending.values("pk")))
-        return out
-    last_pk = 0
-    while True:
-        page = pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)
-        ids = list(page[:size])
-        if not ids:
+        if out.cutoff is None:
             return out
-        last_pk = ids[-1]
-        counts = batch(ids, out.cutoff)
-        out.anonymised += counts.pop(out.kind, 0)
-        out.counts.update(counts)
-        out.batches += 1
-        if progress:
-            progress(len(ids))
+        size = batch_size or int(getattr(settings, "CIVITAS_RETENTION_BATCH", 200))
+        if size < 1:
+            raise InvalidInput(
+                _("the batch size must be 1 or more (it is %(n)d)") % {"n": size},
+                details={"field": "batch"},
+            )
+        pending = self.due(out.cutoff)
+        out.due = pending.count()
+        if on_total:
+            on_total(out.due)
+        if out.dry_run:
+            out.counts.update(self.dry_counts(pending.values("pk")))
+            return out
+        last_pk = 0
+        while True:
+            page = pending.filter(pk__gt=last_pk).order_by("pk").values_list("pk", flat=True)
+            ids = list(page[:size])
+            if not ids:
+                return out
+            last_pk = ids[-1]
+            counts = self.batch(ids, out.cutoff)
+            out.anonymised += counts.pop(self.kind, 0)
+            out.counts.update(counts)
+            out.batches += 1
+            if progress:
+                progress(len(ids))
+
+    def batch(self, ids: list[int], cutoff: datetime) -> Counter[str]:
+        """One transaction: the rows locked and checked again (a hold set or a case reopened
+        since the count is respected), scrubbed, the steps run, one audit entry (counts)."""
+        counts: Counter[str] = Counter()
+        with transaction.atomic():
+            rows = list(
+                self.due(cutoff)
+                .select_for_update(of=("self",), no_key=True)
+                .filter(pk__in=ids)
+                .select_related(*self.related)
+                .order_by("pk")
+            )
+            if not rows:
+                return counts
+            now = clock.now()
+            labels: dict[int, dict[str, str]] = {}
+            with translation.override(settings.LANGUAGE_CODE):
+                for row in rows:
+                    labels[row.pk] = self.scrub(row, now, counts)
+                for step in self.steps.values():
+                    counts.update(step(rows, labels))
+            counts[self.kind] = len(rows)
+            audit.record(
+                actor=ACTOR,
+                action=self.action,
+                object_type=self.object_type,
+                object_id=f"{rows[0].pk}..{rows[-1].pk}",
+                reason="retention period passed",
+                extra={"cutoff": cutoff.isoformat(), "counts": dict(sorted(counts.items()))},
+            )
+        return counts
 
 
 def hold_reason(reason: str | None) -> str:

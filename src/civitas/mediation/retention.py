@@ -19,13 +19,10 @@ done. Run daily by the scheduler and by ``civitas retention``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from django.conf import settings
 from django.db import models, transaction
-from django.utils import translation
 from django.utils.translation import gettext as _
 
 from civitas.kit import audit, clock
@@ -46,8 +43,7 @@ from civitas.mediation.models import (
 from civitas.org import access
 from civitas.risk.models import RiskItem
 
-# fn(disputes, labels) -> counts: a higher layer's rows about these disputes (inside the batch).
-Step = Callable[[list[Dispute], dict[int, dict[str, str]]], dict[str, int]]
+Step = kit_retention.Step
 _steps: dict[str, Step] = {}
 
 
@@ -80,27 +76,10 @@ def appeals_kept() -> models.QuerySet[Any]:
     )
 
 
-def run(
-    *,
-    before: datetime | None = None,
-    dry_run: bool = False,
-    batch_size: int | None = None,
-    progress: Callable[[int], None] | None = None,
-    on_total: Callable[[int], None] | None = None,
-) -> kit_retention.Outcome:
-    """Anonymise every due dispute, one transaction per batch; ``dry_run`` only counts."""
-    out = kit_retention.Outcome(
-        "disputes", SETTING, kit_retention.cutoff(SETTING, DEFAULT_DAYS, before), dry_run
-    )
-    return kit_retention.run(
-        out,
-        due,
-        _batch,
-        _dry_counts,
-        batch_size=batch_size,
-        progress=progress,
-        on_total=on_total,
-    )
+def run(**options: Any) -> kit_retention.Outcome:
+    """Anonymise every due dispute, one transaction per batch (options: see
+    :meth:`civitas.kit.retention.Sweep.run`)."""
+    return SWEEP.run(**options)
 
 
 def _dry_counts(due_ids: models.QuerySet[Any]) -> dict[str, int]:
@@ -114,36 +93,6 @@ def _dry_counts(due_ids: models.QuerySet[Any]) -> dict[str, int]:
 def scheduled() -> str:
     """The daily job (``mediation.retention``)."""
     return str(run())
-
-
-def _batch(ids: list[int], cutoff: datetime) -> Counter[str]:
-    counts: Counter[str] = Counter()
-    with transaction.atomic():
-        disputes = list(
-            due(cutoff)
-            .select_for_update(of=("self",), no_key=True)
-            .filter(pk__in=ids)
-            .order_by("pk")
-        )
-        if not disputes:
-            return counts
-        now = clock.now()
-        labels: dict[int, dict[str, str]] = {}
-        with translation.override(settings.LANGUAGE_CODE):
-            for d in disputes:
-                labels[d.pk] = _scrub(d, now, counts)
-            for step in _steps.values():
-                counts.update(step(disputes, labels))
-        counts["disputes"] = len(disputes)
-        audit.record(
-            actor=kit_retention.ACTOR,
-            action="mediation.anonymise",
-            object_type="dispute",
-            object_id=f"{disputes[0].pk}..{disputes[-1].pk}",
-            reason="retention period passed",
-            extra={"cutoff": cutoff.isoformat(), "counts": dict(sorted(counts.items()))},
-        )
-    return counts
 
 
 def _side_label(side: str, n: int) -> str:
@@ -259,3 +208,16 @@ def set_legal_hold(*, actor: Any, dispute: Dispute, hold: bool, reason: str) -> 
             reason=reason,
         )
     return d
+
+
+SWEEP = kit_retention.Sweep(
+    kind="disputes",
+    setting=SETTING,
+    default_days=DEFAULT_DAYS,
+    action="mediation.anonymise",
+    object_type="dispute",
+    due=due,
+    scrub=_scrub,
+    dry_counts=_dry_counts,
+    steps=_steps,
+)
