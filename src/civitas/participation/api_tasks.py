@@ -370,6 +370,13 @@ def figures(request: HttpRequest, start: date | None = None, end: date | None = 
         )
     if start and end and end < start:
         raise InvalidInput("end: before start", details={"field": "end"})
+    for name, day in (("start", start), ("end", end)):
+        # Before 1970 the zone's old local mean time has offsets in seconds (not RFC 3339),
+        # and the last day of year 9999 has no next day: neither is a period of figures.
+        if day is not None and not date(1970, 1, 1) <= day <= date(9998, 12, 31):
+            raise InvalidInput(
+                f"{name}: a day between 1970-01-01 and 9998-12-31", details={"field": name}
+            )
     s = _day(start)
     e = _day(end)
     f = sel.figures(actor, s, e + timedelta(days=1) if e else None)
