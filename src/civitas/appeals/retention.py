@@ -46,9 +46,7 @@ from civitas.appeals.models import (
     Status,
     Summons,
 )
-from civitas.kit import audit
 from civitas.kit import retention as kit_retention
-from civitas.kit.errors import InvalidInput
 from civitas.kit.models import OutboxMessage
 from civitas.kit.redact import anonymise, anonymise_data
 from civitas.org import access
@@ -234,29 +232,26 @@ def _scrub_case(case: Appeal, now: datetime, counts: Counter[str]) -> dict[str, 
 
 def set_legal_hold(*, actor: Any, appeal: Appeal, hold: bool, reason: str) -> Appeal:
     """Put a case on legal hold (or lift it): an administrator of its area, with a reason."""
-    reason = kit_retention.hold_reason(reason)
-    with transaction.atomic():
-        case = Appeal.objects.select_for_update(of=("self",), no_key=True).get(pk=appeal.pk)
+
+    def allowed(case: Appeal) -> None:
         access.require(actor, "records.hold", path=case.jurisdiction_path or None)
-        if case.anonymised_at is not None and hold:
-            raise InvalidInput(
-                _("case %(ticket)s was anonymised on %(day)s; there is nothing left to hold")
-                % {"ticket": case.ticket, "day": f"{case.anonymised_at:%Y-%m-%d}"},
-                details={"field": "hold"},
-            )
-        before = case.legal_hold
-        case.legal_hold = hold
-        case.legal_hold_reason = reason if hold else ""
-        case.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
-        audit.record(
-            actor=actor,
-            action="appeals.legal_hold" if hold else "appeals.legal_hold_lifted",
-            object_type="appeal",
-            object_id=case.pk,
-            before={"legal_hold": before},
-            after={"legal_hold": hold},
-            reason=reason,
-        )
+
+    def anonymised(case: Appeal) -> str:
+        return _("case %(ticket)s was anonymised on %(day)s; there is nothing left to hold") % {
+            "ticket": case.ticket,
+            "day": f"{case.anonymised_at:%Y-%m-%d}",
+        }
+
+    case: Appeal = kit_retention.set_hold(
+        Appeal,
+        appeal.pk,
+        actor=actor,
+        hold=hold,
+        reason=reason,
+        allowed=allowed,
+        anonymised=anonymised,
+        action="appeals.legal_hold",
+    )
     return case
 
 

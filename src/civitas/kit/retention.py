@@ -187,6 +187,42 @@ def hold_reason(reason: str | None) -> str:
     return reason
 
 
+def set_hold(
+    model: type[models.Model],
+    pk: int,
+    *,
+    actor: Any,
+    hold: bool,
+    reason: str,
+    allowed: Callable[[Any], None],
+    anonymised: Callable[[Any], str],
+    action: str,
+) -> Any:
+    """Set (or lift) the legal hold of one row with a reason, in one transaction with its
+    audit entry (``action`` or ``action_lifted``). ``allowed(row)`` raises when the actor may
+    not; ``anonymised(row)`` is the message when a row already anonymised is to be held."""
+    reason = hold_reason(reason)
+    with transaction.atomic():
+        row: Any = model._default_manager.select_for_update(of=("self",), no_key=True).get(pk=pk)
+        allowed(row)
+        if row.anonymised_at is not None and hold:
+            raise InvalidInput(anonymised(row), details={"field": "hold"})
+        before = row.legal_hold
+        row.legal_hold, row.legal_hold_reason = hold, (reason if hold else "")
+        row.updated_at = clock.now()
+        row.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
+        audit.record(
+            actor=actor,
+            action=action if hold else f"{action}_lifted",
+            object_type=model._meta.model_name or "",
+            object_id=row.pk,
+            before={"legal_hold": before},
+            after={"legal_hold": hold},
+            reason=reason,
+        )
+    return row
+
+
 def rounded(value: float | None) -> float | None:
     """A coordinate kept to about 100 m."""
     return None if value is None else round(value, POINT_DECIMALS)

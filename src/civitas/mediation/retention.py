@@ -22,12 +22,10 @@ from collections import Counter
 from datetime import datetime
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.utils.translation import gettext as _
 
-from civitas.kit import audit, clock
 from civitas.kit import retention as kit_retention
-from civitas.kit.errors import InvalidInput
 from civitas.kit.redact import PHONE_MARK, anonymise, anonymise_data
 from civitas.mediation.models import (
     OPEN_STATUSES,
@@ -184,29 +182,26 @@ def _scrub(d: Dispute, now: datetime, counts: Counter[str]) -> dict[str, str]:
 
 def set_legal_hold(*, actor: Any, dispute: Dispute, hold: bool, reason: str) -> Dispute:
     """Put a dispute on legal hold (or lift it): an administrator of its area, with a reason."""
-    reason = kit_retention.hold_reason(reason)
-    with transaction.atomic():
-        d = Dispute.objects.select_for_update(of=("self",), no_key=True).get(pk=dispute.pk)
+
+    def allowed(d: Dispute) -> None:
         access.require(actor, "records.hold", path=d.jurisdiction_path)
-        if d.anonymised_at is not None and hold:
-            raise InvalidInput(
-                _("dispute %(code)s was anonymised on %(day)s; there is nothing left to hold")
-                % {"code": d.code, "day": f"{d.anonymised_at:%Y-%m-%d}"},
-                details={"field": "hold"},
-            )
-        before = d.legal_hold
-        d.legal_hold, d.legal_hold_reason = hold, (reason if hold else "")
-        d.updated_at = clock.now()
-        d.save(update_fields=["legal_hold", "legal_hold_reason", "updated_at"])
-        audit.record(
-            actor=actor,
-            action="mediation.legal_hold" if hold else "mediation.legal_hold_lifted",
-            object_type="dispute",
-            object_id=d.pk,
-            before={"legal_hold": before},
-            after={"legal_hold": hold},
-            reason=reason,
-        )
+
+    def anonymised(d: Dispute) -> str:
+        return _("dispute %(code)s was anonymised on %(day)s; there is nothing left to hold") % {
+            "code": d.code,
+            "day": f"{d.anonymised_at:%Y-%m-%d}",
+        }
+
+    d: Dispute = kit_retention.set_hold(
+        Dispute,
+        dispute.pk,
+        actor=actor,
+        hold=hold,
+        reason=reason,
+        allowed=allowed,
+        anonymised=anonymised,
+        action="mediation.legal_hold",
+    )
     return d
 
 
