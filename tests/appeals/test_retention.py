@@ -318,3 +318,45 @@ def test_a_batch_size_below_one_is_refused_before_anything_changes(
     with clock.frozen(NOW):
         off = retention.run(before=None, batch_size=1)
     assert off.anonymised == 1 and off.batches == 1
+
+
+@pytest.mark.django_db
+def test_tasks_and_open311_details_of_the_case_are_scrubbed_too(case_city: dict[str, Any]) -> None:
+    """The higher layers' step (participation.retention) runs in the same batch."""
+    from civitas.open311.models import RequestDetail
+    from civitas.participation.models import Task
+
+    a, _ = closed_case(case_city, OLD)
+    Task.objects.create(
+        code="TK-RET-1",
+        city="T",
+        kind=Task.Kind.values[0],
+        title=f"Help {NAME} with the lift",
+        description=f"Ring {PHONE} first",
+        publisher=case_city["centre"],
+        jurisdiction=case_city["T-D1"],
+        place="12 Main Street, Apt 5B",
+        starts_at=OLD,
+        ends_at=OLD,
+        appeal=a,
+        published_by="centre",
+    )
+    RequestDetail.objects.create(
+        appeal=a,
+        attributes={"who": NAME, "floors": 3},
+        device_id="device-123",
+        account_id="account-9",
+        media_url="https://photos.example.com/p.jpg",
+    )
+    with clock.frozen(NOW):
+        out = retention.run()
+    assert out.anonymised == 1
+    assert (out.counts["tasks"], out.counts["open311_details"]) == (1, 1)
+    task = Task.objects.get(code="TK-RET-1")
+    detail = RequestDetail.objects.get(appeal=a)
+    dump = json.dumps([model_to_dict(task), model_to_dict(detail)], default=str)
+    for secret in SECRETS:
+        assert secret not in dump, secret
+    assert (detail.device_id, detail.account_id, detail.media_url) == ("", "", "")
+    assert detail.attributes == {"who": "Appellant", "floors": 3}
+    assert task.title == "Help Appellant with the lift"
