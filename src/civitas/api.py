@@ -14,7 +14,7 @@ from civitas.geo.api import router as geo_router
 from civitas.kit.errors import CivitasError
 from civitas.matters.api import router as matters_router
 from civitas.org.api import router as org_router
-from civitas.org.auth import API_AUTH
+from civitas.org.auth import API_AUTH, REFERENCE_AUTH
 
 
 class CivitasAPI(NinjaAPI):
@@ -74,8 +74,9 @@ api = CivitasAPI(
     # Swagger UI is served from the installed package (no CDN); it styles elements inline.
     docs_decorator=csp_update({"style-src": ["'unsafe-inline'"]}),
 )
-api.add_router("/", geo_router, tags=["city model"])
-api.add_router("/", matters_router, tags=["matters"])
+# Reference data: every person may read it; an API key needs the reference:read scope.
+api.add_router("/", geo_router, auth=REFERENCE_AUTH, tags=["city model"])
+api.add_router("/", matters_router, auth=REFERENCE_AUTH, tags=["matters"])
 api.add_router("/", org_router, tags=["organisation"])
 
 

@@ -108,6 +108,17 @@ class TestApiScoping:
         assert client.get("/api/units").json()["items"] == []
         assert client.get("/api/jurisdictions").status_code == 200
 
+    def test_reference_data_needs_the_reference_scope(self, city: dict[str, Any]) -> None:
+        client = Client(headers={"X-Api-Key": _key(city["centre"], ["units:read"])})
+        for url in ("/api/levels", "/api/jurisdictions/T", "/api/matters"):
+            refused = client.get(url)
+            assert refused.status_code == 403, url
+            assert "reference:read" in refused.json()["error"]["message"]
+        assert client.get("/api/units").status_code == 200  # the key itself is usable
+        person = Client()
+        person.force_login(member("r", Role.RESIDENT))
+        assert person.get("/api/levels").status_code == 200
+
     def test_revoked_and_expired_keys_are_refused(self, city: dict[str, Any]) -> None:
         key = _key(city["centre"], ["units:read"])
         client = Client(headers={"X-Api-Key": key})

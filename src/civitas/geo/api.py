@@ -1,4 +1,5 @@
-"""Jurisdictions, locate and the gazetteer. Public reference data for any authenticated caller."""
+"""Jurisdictions, locate and the gazetteer: reference data for every signed-in person and for
+API keys with the reference:read scope (checked where the API is composed, civitas.api)."""
 
 from __future__ import annotations
 
