@@ -121,6 +121,8 @@ AXES_COOLOFF_TIME = 0.25
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+# The client's address behind a local reverse proxy, never a forgeable header (kit.clientaddr).
+AXES_CLIENT_IP_CALLABLE = "civitas.kit.clientaddr.client_address"
 
 LANGUAGE_CODE = CONFIG.language_code
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]

@@ -23,6 +23,7 @@ from django_ratelimit.core import get_usage
 
 from civitas.appeals.models import Appeal
 from civitas.kit import clock
+from civitas.kit.clientaddr import client_address
 from civitas.kit.errors import CivitasError
 from civitas.matters.models import Matter
 from civitas.open311 import documents, formats, selectors, server
@@ -37,7 +38,7 @@ View = Callable[..., HttpResponse]
 
 
 def _ip(group: str, request: HttpRequest) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+    return client_address(request) or "unknown"
 
 
 def _limit(request: HttpRequest, group: str, key: str, rate: str) -> int | None:

@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from civitas.kit.clientaddr import client_address
 from civitas.web.ops import checks, metrics
 
 log = logging.getLogger(__name__)
@@ -61,23 +62,6 @@ def readyz(request: HttpRequest) -> HttpResponse:
                 log.warning("readyz: not ready: %s", failed)
     body = {"status": "ok" if ok else "fail", "checks": results}
     return _no_store(JsonResponse(body, status=200 if ok else 503))
-
-
-def client_address(request: HttpRequest) -> str:
-    """The address to judge: the peer, or, when the peer is a proxy on this machine, the
-    address that proxy appended last to X-Forwarded-For (the one the client cannot forge)."""
-    peer = request.META.get("REMOTE_ADDR", "")
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if forwarded and _is_loopback(peer):
-        return forwarded.split(",")[-1].strip()
-    return peer
-
-
-def _is_loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
 
 
 def metrics_allowed(request: HttpRequest) -> bool:
