@@ -42,6 +42,10 @@ def counting_job() -> int:
     return len(RAN)
 
 
+def context_job() -> dict[str, str]:
+    return logctx.current()  # what every log line of the job carries
+
+
 @pytest.fixture(autouse=True)
 def _clean() -> Iterator[None]:
     RAN.clear()
@@ -196,6 +200,21 @@ class TestRedeliveredRun:
         assert tasks.run_ready(worker_id="w~2") == 1
         assert RAN == ["job"]
         assert "already finished" in DBTaskResult.objects.get(pk=again.id).return_value
+
+    def test_lines_logged_by_a_job_carry_its_name_and_run(self) -> None:
+        saved = dict(scheduler._registry)
+        scheduler._registry.clear()
+        scheduler.register("test.context", 60, "tests.kit.test_worker_leases.context_job")
+        try:
+            with clock.frozen(T0):
+                assert scheduler.tick(worker="s1") == ["test.context"]
+            run = ScheduledRun.objects.get(name="test.context")
+            assert scheduler.execute(run.pk)
+        finally:
+            scheduler._registry.clear()
+            scheduler._registry.update(saved)
+        run.refresh_from_db()
+        assert "'job': 'test.context'" in run.outcome and f"'run_id': '{run.pk}'" in run.outcome
 
     def test_a_run_whose_worker_died_mid_job_runs_again(self, only_counting_job: None) -> None:
         with clock.frozen(T0):

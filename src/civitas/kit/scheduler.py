@@ -38,7 +38,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils.module_loading import import_string
 
 from civitas.kit import broker as _broker  # noqa: F401 - connects the wake-up on enqueue
-from civitas.kit import clock
+from civitas.kit import clock, logctx
 from civitas.kit.models import ScheduledRun
 
 log = logging.getLogger(__name__)
@@ -173,7 +173,8 @@ def execute(run_id: int) -> Any:
     try:
         if j is None:
             raise LookupError(f"no job named {run.name!r} is registered in this process")
-        result = import_string(j.target)()
+        with logctx.bind(job=run.name, run_id=run.pk):
+            result = import_string(j.target)()
     except Exception as exc:
         ScheduledRun.objects.filter(pk=run_id).update(
             finished_at=clock.now(),
