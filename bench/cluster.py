@@ -16,7 +16,10 @@ code DC: small, a few seconds), optionally trains its classifier, makes an API k
 ``servers`` × ``civitas serve`` (gunicorn, gthread, production settings: CIVITAS_DEBUG=0, a
 random SECRET_KEY, ALLOWED_HOSTS=127.0.0.1) and ``workers`` × ``civitas worker``, and waits
 until every server answers. On exit (or at interpreter exit, or on SIGTERM) it stops every
-process it started (by its own process group) and drops the database.
+process it started (by its own process group), drops the database and removes its temporary
+folder (``keep_logs=True`` keeps it: serve-N.log and worker-N.log are there). ``src=`` runs
+the code of another src folder, e.g. ``snapshot(dest, "HEAD")``: the committed code, not the
+shared working tree.
 
 Counters shared by the processes (rate limits) live in Redis (``CIVITAS_CACHE_URL``, db
 ``cache_db``); the Open311 rate limits are raised out of the way for the bench.
@@ -34,6 +37,7 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -95,6 +99,7 @@ class Cluster:
         extra_env: dict[str, str] | None = None,
         quiet: bool = True,
         src: Path | None = None,
+        keep_logs: bool = False,
     ) -> None:
         self.name = name
         self.db_name = f"civitas_bench_{name}"
@@ -108,6 +113,7 @@ class Cluster:
         self.n_workers = workers
         self.train = train
         self.quiet = quiet
+        self.keep_logs = keep_logs  # else the folder of logs and the built pack goes at stop()
         self.tmp = Path(tempfile.mkdtemp(prefix=f"civitas-cluster-{name}-"))
         self.env = {k: v for k, v in os.environ.items() if k != "CIVITAS_DEBUG"}
         self.env |= {
@@ -326,6 +332,10 @@ class Cluster:
                 pg_admin(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)', self.pg)
             except Exception as exc:
                 print(f"could not drop {self.db_name}: {exc}", file=sys.stderr)
+        if self.keep_logs:
+            self._say(f"logs kept in {self.tmp}")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
         self._say("stopped; database dropped" if not keep_db else "stopped")
 
     def logs(self) -> Path:

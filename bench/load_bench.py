@@ -1,6 +1,6 @@
 """Open-loop load on intake (JSON API and Open311) on PostgreSQL, beside a bare INSERT+COMMIT.
 
-    .venv/bin/python bench/load_bench.py --quick --out /tmp/load-quick.json     # ~2 minutes
+    .venv/bin/python bench/load_bench.py --quick --out /tmp/load-quick.json     # 2-4 minutes
     .venv/bin/python bench/load_bench.py --out /tmp/load.json                   # steps
     .venv/bin/python bench/load_bench.py --no-steps --sustain-seconds 600 --out /tmp/sustain.json
 
@@ -40,6 +40,7 @@ import json
 import os
 import random
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -555,6 +556,8 @@ def main() -> None:
         results["appeals_in_db"] = int(counts[0])
         results["audit_chain_ok"] = counts[1] == "True"
         results["audit_entries"] = int(counts[2])
+    if args.snapshot and src is not None:
+        shutil.rmtree(src.parent, ignore_errors=True)
     results["machine"]["loadavg_end"] = os.getloadavg()
     results["elapsed_s"] = round(time.monotonic() - started, 1)
     print(
