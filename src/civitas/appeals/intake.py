@@ -358,7 +358,7 @@ def auto_dispatch(appeal: Appeal, decided: tuple[str, Any] | None = None) -> App
             action="hold_for_triage",
             actor="system",
             parties=frozenset({wf.SYSTEM}),
-            note=unsure or decision.reason,  # type: ignore[union-attr]
+            note=unsure or decision.reason,
         )
     return services.dispatch(
         actor="system", appeal=appeal, unit=decision.unit, reason=decision.reason, system=True
