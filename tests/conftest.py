@@ -39,6 +39,15 @@ def _fast_passwords(request: pytest.FixtureRequest, settings: Any) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    """Rate-limit counters and cached snapshots live in the process's cache: each test starts
+    without another test's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_indexes() -> Any:
     from civitas.geo.locate import index
 

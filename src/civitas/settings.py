@@ -296,6 +296,8 @@ CIVITAS_OPEN311_PUBLIC_TEXT = _config.truthy(os.environ.get("CIVITAS_OPEN311_PUB
 CIVITAS_OPEN311_DEFER = _config.truthy(os.environ.get("CIVITAS_OPEN311_DEFER"))
 CIVITAS_OPEN311_POST_RATE = os.environ.get("CIVITAS_OPEN311_POST_RATE", "60/m")
 CIVITAS_OPEN311_GET_RATE = os.environ.get("CIVITAS_OPEN311_GET_RATE", "600/m")
+# Wrong API keys from one client address before its key attempts are refused for a while.
+CIVITAS_API_KEY_FAILURE_RATE = os.environ.get("CIVITAS_API_KEY_FAILURE_RATE", "30/m")
 CIVITAS_OPEN311_CONTACT = os.environ.get(
     "CIVITAS_OPEN311_CONTACT", "The city's service centre (12345) / 12345 市民服务热线"
 )

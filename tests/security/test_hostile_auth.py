@@ -169,6 +169,28 @@ class TestApiKeys:
         }
         assert len(answers) == 1 and next(iter(answers))[0] == 401
 
+    def test_guessing_keys_is_refused_after_the_limit(
+        self, city: dict[str, Any], settings: Any
+    ) -> None:
+        settings.CIVITAS_API_KEY_FAILURE_RATE = "3/m"
+        _, clear = key(city["centre"], ["audit:read"])
+        guesses = [
+            Client(REMOTE_ADDR="198.51.100.20", headers={"X-Api-Key": clear[:-4] + f"{i:04d}"})
+            .get("/api/audit/entries")
+            .status_code
+            for i in range(4)
+        ]
+        assert guesses == [401, 401, 401, 429]
+        refused = Client(REMOTE_ADDR="198.51.100.20", headers={"X-Api-Key": clear}).get(
+            "/api/audit/entries"
+        )
+        assert refused.status_code == 429
+        assert "wrong API keys" in refused.json()["error"]["message"]
+        # Another address is not held back, and a good key never counts.
+        for _ in range(5):
+            good = Client(REMOTE_ADDR="198.51.100.21", headers={"X-Api-Key": clear})
+            assert good.get("/api/audit/entries").status_code == 200
+
     @pytest.mark.parametrize(
         "presented",
         [

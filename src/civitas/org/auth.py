@@ -10,10 +10,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
+from django_ratelimit.core import get_usage
 from ninja.security import APIKeyHeader, HttpBearer, SessionAuth
 
+from civitas.kit.clientaddr import client_address
 from civitas.kit.errors import CivitasError, Forbidden
 from civitas.org import access, services
 from civitas.org.models import ApiKey
@@ -34,6 +37,35 @@ def _holding(actor: Any, action: str) -> Any:
     raise Forbidden(message, details={"action": action, "scopes": scopes})
 
 
+def _key_failures(request: HttpRequest, *, add: bool) -> bool:
+    """With ``add``, count a wrong API key from the caller's address; without, tell whether
+    the address has used up CIVITAS_API_KEY_FAILURE_RATE (its key attempts are then refused
+    until the window passes)."""
+    address = client_address(request) or "unknown"
+    usage = get_usage(
+        request,
+        group="api-key-failures",
+        key=lambda g, r: address,
+        rate=settings.CIVITAS_API_KEY_FAILURE_RATE,
+        increment=add,
+    )
+    return bool(usage and usage["count"] >= usage["limit"])
+
+
+def _key_actor(request: HttpRequest, key: str) -> Any:
+    if _key_failures(request, add=False):
+        raise CivitasError(
+            _("too many wrong API keys from this address; wait a minute and check the key"),
+            code="too_many_wrong_keys",
+            status=429,
+        )
+    try:
+        return services.authenticate_api_key(key)
+    except CivitasError:
+        _key_failures(request, add=True)
+        return None
+
+
 class ApiKeyHeader(APIKeyHeader):
     param_name = "X-Api-Key"
     action = ""
@@ -41,22 +73,14 @@ class ApiKeyHeader(APIKeyHeader):
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if not key:
             return None
-        try:
-            actor = services.authenticate_api_key(key)
-        except CivitasError:
-            return None
-        return _holding(actor, self.action)
+        return _holding(_key_actor(request, key), self.action)
 
 
 class BearerKey(HttpBearer):
     action = ""
 
     def authenticate(self, request: HttpRequest, token: str) -> Any:
-        try:
-            actor = services.authenticate_api_key(token)
-        except CivitasError:
-            return None
-        return _holding(actor, self.action)
+        return _holding(_key_actor(request, token), self.action)
 
 
 class Session(SessionAuth):
