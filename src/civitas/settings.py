@@ -407,5 +407,5 @@ if CIVITAS_RETENTION_BATCH < 1:
 # Every other outbound request goes only to public addresses (civitas.kit.netguard).
 CIVITAS_FETCH_ALLOW = os.environ.get("CIVITAS_FETCH_ALLOW", "").replace(",", " ").split()
 # The largest image (in pixels) an upload may decode to; larger ones are refused as image bombs.
-CIVITAS_MAX_IMAGE_PIXELS = int(os.environ.get("CIVITAS_MAX_IMAGE_PIXELS", str(50_000_000)))
+CIVITAS_MAX_IMAGE_PIXELS = int(os.environ.get("CIVITAS_MAX_IMAGE_PIXELS", str(40_000_000)))
 # [security] end
