@@ -143,7 +143,7 @@ def test_an_appeal_through_community_and_street_to_an_agreement_and_a_visit(
     page.fill("#id_agreement-facts", "Water from flat 202 damaged the ceiling of flat 102.")
     page.fill("#id_agreement-terms", "Zhou Qiang repairs the pipe within 10 days and pays 800.")
     page.fill("#id_agreement-amount", "800")
-    page.fill("#id_agreement-signed_on", clock.now().date().isoformat())
+    page.fill("#id_agreement-signed_on", clock.today().isoformat())
     submit_action(page, "agreement")
     assert "agreement is recorded" in message(page)
     assert page.locator("#dispute-status").inner_text() == str(Status.AGREED.label)

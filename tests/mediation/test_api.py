@@ -92,7 +92,7 @@ def test_the_street_mediates_over_the_api(med: dict[str, Any]) -> None:
     r = _post(
         api,
         f"{url}/agreement",
-        {"facts": "f", "terms": "t", "signed_on": clock.now().date().isoformat()},
+        {"facts": "f", "terms": "t", "signed_on": clock.today().isoformat()},
     )
     assert r.status_code == 200 and r.json()["status"] == "agreed"
     fu = r.json()["follow_ups"][0]["id"]

@@ -33,7 +33,7 @@ def test_the_demo_makes_disputes_in_every_state_once(med: dict[str, Any]) -> Non
     assert RiskItem.objects.count() == 1
     assert Dispute.objects.filter(risk__isnull=False, tier=Tier.DISTRICT).count() == 1
     assert Stage.objects.filter(result=Stage.Result.OVERDUE).count() == 1
-    today = clock.now().date()
+    today = clock.today()
     due = FollowUp.objects.filter(done_at__isnull=True, due_on__lte=today)
     assert due.count() >= 2
     assert Dispute.objects.filter(received_at__lt=clock.now() - clock_days(80)).exists()

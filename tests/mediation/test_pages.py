@@ -342,7 +342,7 @@ def test_agreement_and_a_follow_up_that_closes(med: dict[str, Any]) -> None:
     c = client_for(med["mediator_c"])
     act(c, d, "accept")
     _session(med, d, c)
-    today = clock.now().date().isoformat()
+    today = clock.today().isoformat()
     r = act(
         c,
         d,
@@ -438,7 +438,7 @@ def test_someone_else_may_not_act(med: dict[str, Any]) -> None:
 def test_an_illegal_move_is_refused(med: dict[str, Any]) -> None:
     d = register(med)
     c = client_for(med["mediator_c"])
-    r = act(c, d, "agreement", facts="x", terms="y", signed_on=clock.now().date().isoformat())
+    r = act(c, d, "agreement", facts="x", terms="y", signed_on=clock.today().isoformat())
     assert "not" in messages_of(r)
     assert fresh(d).status == Status.REGISTERED
     assert not Agreement.objects.filter(dispute=d).exists()
@@ -454,7 +454,7 @@ def test_bad_input_names_the_field_and_keeps_the_form(med: dict[str, Any]) -> No
     assert "Minutes" in messages_of(r)
     s.refresh_from_db()
     assert s.result == ""
-    future = (clock.now().date() + timedelta(days=3)).isoformat()
+    future = (clock.today() + timedelta(days=3)).isoformat()
     r = act(c, d, "agreement", facts="f", terms="t", signed_on=future)
     assert r.status_code == 422
     assert re.search(r"Signed on: .*future", messages_of(r))
@@ -493,7 +493,7 @@ def test_a_follow_up_not_kept_sends_it_back_or_up(med: dict[str, Any]) -> None:
     c = client_for(med["mediator_c"])
     act(c, d, "accept")
     _session(med, d, c)
-    today = clock.now().date().isoformat()
+    today = clock.today().isoformat()
     act(c, d, "agreement", facts="f", terms="t", signed_on=today)
     r = act(c, d, "follow_up", method="phone", kept="no", note="", then="mediate")
     assert r.status_code == 422 and "Note" in messages_of(r)

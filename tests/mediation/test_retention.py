@@ -73,7 +73,7 @@ def concluded(med: dict[str, Any], at: datetime, **kw: Any) -> Dispute:
             dispute=d,
             facts="Leak from the flat of Li Lei (13800000002).",
             terms="Li Lei pays Wang Fang 800 yuan.",
-            signed_on=clock.now().date(),
+            signed_on=clock.today(),
             amount="800",
         )
         f = FollowUp.objects.get(dispute=d)

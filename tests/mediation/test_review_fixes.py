@@ -142,7 +142,7 @@ def test_agreement_texts_are_capped(med: dict[str, Any]) -> None:
         args: dict[str, Any] = {"facts": "f", "terms": "t", **kw}
         with pytest.raises(InvalidInput) as err:
             services.record_agreement(
-                actor=med["mediator_c"], dispute=d, signed_on=clock.now().date(), **args
+                actor=med["mediator_c"], dispute=d, signed_on=clock.today(), **args
             )
         assert _field(err) == fld
 
@@ -177,7 +177,7 @@ def test_notes_and_reasons_are_capped(med: dict[str, Any]) -> None:
 def test_a_follow_up_note_is_capped(med: dict[str, Any]) -> None:
     d, _ = _mediating(med)
     services.record_agreement(
-        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.now().date()
+        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.today()
     )
     f = FollowUp.objects.get(dispute=d)
     with pytest.raises(InvalidInput) as err:
@@ -211,7 +211,7 @@ def _filled(med: dict[str, Any]) -> Dispute:
             dispute=d,
             facts="FACTS-SECRET",
             terms="TERMS-SECRET",
-            signed_on=clock.now().date(),
+            signed_on=clock.today(),
         )
         f = FollowUp.objects.get(dispute=d)
         services.record_follow_up(

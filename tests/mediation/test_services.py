@@ -187,14 +187,14 @@ def test_accept_session_agreement_follow_up_kept_closes_resolved(med: dict[str, 
             dispute=d,
             facts="Leak from flat 301.",
             terms="Li pays 800 yuan for repairs.",
-            signed_on=clock.now().date(),
+            signed_on=clock.today(),
             amount="800",
-            perform_by=clock.now().date() + timedelta(days=10),
+            perform_by=clock.today() + timedelta(days=10),
         )
         d = Dispute.objects.get(pk=d.pk)
         assert d.status == Status.AGREED and a.number == f"{d.code}-A1"
         f = FollowUp.objects.get(dispute=d)
-        assert f.due_on == clock.now().date() + timedelta(days=17)
+        assert f.due_on == clock.today() + timedelta(days=17)
         d = services.record_follow_up(
             actor=med["mediator_c"], follow_up=f, kept=True, method=FollowUp.Method.PHONE
         )
@@ -214,7 +214,7 @@ def test_accept_session_agreement_follow_up_kept_closes_resolved(med: dict[str, 
 def test_follow_up_not_kept_goes_back_to_mediation(med: dict[str, Any]) -> None:
     d = _to_mediating(med, register(med))
     services.record_agreement(
-        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.now().date()
+        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.today()
     )
     f = FollowUp.objects.get(dispute=d)
     with pytest.raises(InvalidInput) as err:
@@ -231,7 +231,7 @@ def test_follow_up_not_kept_goes_back_to_mediation(med: dict[str, Any]) -> None:
 def test_follow_up_not_kept_may_go_up(med: dict[str, Any]) -> None:
     d = _to_mediating(med, register(med))
     services.record_agreement(
-        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.now().date()
+        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.today()
     )
     f = FollowUp.objects.get(dispute=d)
     d = services.record_follow_up(
@@ -423,7 +423,7 @@ def test_session_input_is_checked(med: dict[str, Any]) -> None:
 
 def test_agreement_input_is_checked(med: dict[str, Any]) -> None:
     d = _to_mediating(med, register(med))
-    today = clock.now().date()
+    today = clock.today()
     for kw, fld in (
         ({"terms": ""}, "terms"),
         ({"facts": " "}, "facts"),

@@ -66,7 +66,7 @@ def test_at_the_city_the_deadline_reminds_once(med: dict[str, Any]) -> None:
 def test_agreed_disputes_do_not_escalate(med: dict[str, Any]) -> None:
     d = services.accept(actor=med["mediator_c"], dispute=register(med))
     services.record_agreement(
-        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.now().date()
+        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.today()
     )
     with clock.frozen(clock.now() + timedelta(days=40)):
         assert tasks.escalate_overdue()["moved"] == 0
@@ -77,7 +77,7 @@ def test_follow_ups_due_are_announced_once(med: dict[str, Any]) -> None:
     med["mediator_c"].save()
     d = services.accept(actor=med["mediator_c"], dispute=register(med))
     services.record_agreement(
-        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.now().date()
+        actor=med["mediator_c"], dispute=d, facts="f", terms="t", signed_on=clock.today()
     )
     f = FollowUp.objects.get(dispute=d)
     assert tasks.remind_follow_ups() == {"reminders": 0}

@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+
+from django.utils import timezone
 
 _frozen: datetime | None = None
 
 
 def now() -> datetime:
     return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def today() -> date:
+    """Today in the city's time zone (TIME_ZONE), not in UTC: in Shanghai the day begins
+    eight hours before UTC's."""
+    return timezone.localdate(now())
 
 
 @contextlib.contextmanager

@@ -956,7 +956,7 @@ def record_agreement(
         terms = _required(terms, "terms", _("write the terms agreed"), AGREEMENT_MAX)
         if not isinstance(signed_on, date) or isinstance(signed_on, datetime):
             raise InvalidInput(_("give the date of signing"), details={"field": "signed_on"})
-        today = clock.now().date()
+        today = clock.today()
         if signed_on > today:
             raise InvalidInput(
                 _("the date of signing is in the future"), details={"field": "signed_on"}

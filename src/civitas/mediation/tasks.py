@@ -44,7 +44,7 @@ def escalate_overdue() -> dict[str, Any]:
 
 
 def remind_follow_ups() -> dict[str, Any]:
-    today = clock.now().date()
+    today = clock.today()
     due = FollowUp.objects.filter(
         done_at__isnull=True, due_on__lte=today, dispute__status=Status.AGREED
     ).select_related("dispute__unit")
