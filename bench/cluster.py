@@ -60,6 +60,17 @@ def pg_admin(sql: str, base: str = PG_HOST) -> None:
         conn.execute(sql)  # type: ignore[arg-type]
 
 
+def start_redis(port: int) -> subprocess.Popen[bytes]:
+    """A private Redis on loopback that keeps nothing on disk (the broker or cache of a run)."""
+    proc = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", ""],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(0.3)
+    return proc
+
+
 def children(pid: int) -> list[int]:
     """The direct child processes of ``pid`` (Linux /proc)."""
     out: list[int] = []

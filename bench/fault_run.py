@@ -48,7 +48,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, start_redis  # noqa: E402
 from intake_bench import TEXTS  # noqa: E402
 
 PG_PORT = 5441
@@ -106,23 +106,7 @@ def pg_up() -> None:
 
 
 def redis_start() -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(REDIS_PORT),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    time.sleep(0.3)
-    return proc
+    return start_redis(REDIS_PORT)
 
 
 # -- the clients --------------------------------------------------------------------------------

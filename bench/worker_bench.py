@@ -42,21 +42,7 @@ PG = os.environ.get("BENCH_PG", "postgresql://postgres@127.0.0.1:5432")
 DB = "civitas_bench_workers"
 REDIS_PORT = 6391
 
-
-def pg_admin(sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(f"{PG}/postgres", autocommit=True) as conn:
-        conn.execute(sql)  # type: ignore[arg-type]
-
-
-def cpu_seconds(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return sum(int(x) for x in fields[11:13]) / os.sysconf("SC_CLK_TCK")
+from cluster import cpu_seconds, pg_admin, start_redis  # noqa: E402
 
 
 def fernet_key() -> str:
@@ -202,21 +188,7 @@ def main() -> None:
 
     logs = Path(f"/tmp/civitas-worker-bench-{os.getpid()}")
     logs.mkdir(parents=True, exist_ok=True)
-    redis = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(REDIS_PORT),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    redis = start_redis(REDIS_PORT)
     pg_admin(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')
     pg_admin(f'CREATE DATABASE "{DB}"')
     os.environ |= {"DATABASE_URL": f"{PG}/{DB}", "CIVITAS_DEBUG": "1"}
