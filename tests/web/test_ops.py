@@ -13,7 +13,7 @@ import pytest
 from django.db import OperationalError
 from django.db.migrations.recorder import MigrationRecorder
 from django.db.utils import ConnectionHandler
-from django.test import Client
+from django.test import Client, override_settings
 from prometheus_client.parser import text_string_to_metric_families
 
 from civitas.appeals.models import Appeal
@@ -421,3 +421,30 @@ def test_a_replaced_workers_counts_are_merged_not_lost(
     metrics.merge_dead_worker(103)  # a worker that counted nothing
     assert totals() == {"healthz": 12, "city/": 2}
     assert sorted(p.name for p in tmp_path.glob("*.db")) == ["counter_archive.db"]
+
+
+@pytest.mark.django_db
+def test_the_database_away_is_a_503_to_retry_not_a_500(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PostgreSQL restart cuts every connection: the requests caught in it answer 503 with
+    Retry-After, which clients and load balancers retry."""
+    from civitas.open311 import selectors
+
+    def cut(*args: Any, **kwargs: Any) -> Any:
+        raise OperationalError("terminating connection due to administrator command")
+
+    monkeypatch.setattr(selectors, "city_for", cut)
+    answer = Client().get("/open311/v2/services.json")
+    assert answer.status_code == 503 and answer["Retry-After"] == "5"
+    assert "administrator command" not in answer.content.decode()
+
+    # The JSON API and the pages: the middleware answers what the view let through.
+    from civitas.org import services
+
+    monkeypatch.setattr(services, "authenticate_api_key", cut)
+    with override_settings(DEBUG=False):
+        api = Client(raise_request_exception=False).get(
+            "/api/appeals", headers={"X-Api-Key": "civ_x"}
+        )
+    assert api.status_code == 503 and api["Retry-After"] == "5"
+    assert api.json()["error"]["code"] == "unavailable"
+    assert "administrator command" not in api.content.decode()

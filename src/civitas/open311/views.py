@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.db.models import Max
 from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
@@ -90,6 +90,12 @@ def endpoint(*methods: str) -> Callable[[View], View]:
                 response = _too_many(fmt, wait.seconds)
             except Problem as exc:
                 response = formats.error(fmt, exc.status, exc.description)
+            except (OperationalError, InterfaceError) as exc:  # the database away: retry
+                log.warning("open311: database unavailable: %s", type(exc).__name__)
+                response = formats.error(
+                    fmt, 503, _("the service is briefly unavailable; try again in a few seconds")
+                )
+                response["Retry-After"] = "5"
             except Exception:
                 log.exception("open311 %s %s failed", request.method, request.path)
                 response = formats.error(

@@ -9,9 +9,10 @@ from contextlib import contextmanager
 from typing import Any
 
 from django.conf import settings
-from django.db import connections
-from django.http import HttpRequest, HttpResponse
+from django.db import InterfaceError, OperationalError, connections
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.functional import empty
+from django.utils.translation import gettext as _
 
 from civitas.kit import logctx, replica
 from civitas.web.ops import metrics, views
@@ -118,6 +119,25 @@ class RequestMiddleware:
                     ids,
                     extra=fields,
                 )
+        return response
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """The database away (restarting, unreachable, locked, a statement cut short) is a
+        503 with Retry-After that clients and load balancers retry, not a 500."""
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        access_log.warning(
+            "database unavailable: %s",
+            str(exception).splitlines()[0][:200] if str(exception) else type(exception).__name__,
+        )
+        message = _("The service is briefly unavailable; try again in a few seconds.")
+        if request.path_info.startswith(("/api/", "/open311/")):
+            response: HttpResponse = JsonResponse(
+                {"error": {"code": "unavailable", "message": message}}, status=503
+            )
+        else:
+            response = HttpResponse(message, status=503, content_type="text/plain; charset=utf-8")
+        response["Retry-After"] = "5"
         return response
 
 
