@@ -370,6 +370,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=120)
     parser.add_argument("--clients", type=int, default=6)
+    parser.add_argument(
+        "--keep-logs", action="store_true", help="keep the servers' and workers' logs"
+    )
     args = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("run as root: the private PostgreSQL cluster runs as the postgres user")
@@ -391,6 +394,7 @@ def main() -> int:
         web_workers=2,
         workers=3,
         train=False,
+        keep_logs=args.keep_logs,
         pg=PG,
         extra_env=env,
         quiet=False,
