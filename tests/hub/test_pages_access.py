@@ -163,7 +163,7 @@ class TestAsking:
         assert re.search(rf'<option value="{hub["street"].pk}" selected>', page)
         assert 'value="T-D1-S1"' in page and "North 1 District" in page
         # a year ahead by default
-        default = (clock.now() + timedelta(days=365)).date().isoformat()
+        default = (clock.today() + timedelta(days=365)).isoformat()  # the city's day
         assert f'value="{default}"' in page
 
     def test_a_large_area_is_offered_down_to_the_depth_that_fits(

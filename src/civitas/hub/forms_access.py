@@ -58,10 +58,6 @@ def end_of_day(d: date) -> datetime:
     return datetime.combine(d, time(23, 59, 59), tzinfo=ZoneInfo(settings.TIME_ZONE))
 
 
-def local_today() -> date:
-    return clock.now().astimezone(ZoneInfo(settings.TIME_ZONE)).date()
-
-
 class GrantRequestForm(forms.Form):
     consumer = forms.TypedChoiceField(label=_("For the unit"), coerce=int)
     columns = forms.MultipleChoiceField(
@@ -118,7 +114,7 @@ class GrantRequestForm(forms.Form):
             [(f.name, f.label) for f in fields if f.sensitivity in CLEAR_SENSITIVITIES],
         )
         self._choices("area", self.area_choices)
-        self.fields["expires_at"].initial = local_today() + timedelta(days=DEFAULT_GRANT_DAYS)
+        self.fields["expires_at"].initial = clock.today() + timedelta(days=DEFAULT_GRANT_DAYS)
 
     def _choices(self, name: str, choices: list[tuple[Any, str]]) -> None:
         field = self.fields[name]
@@ -137,7 +133,7 @@ class GrantRequestForm(forms.Form):
                 % {"names": ", ".join(outside)},
             )
         expires = cleaned.get("expires_at")
-        if expires is not None and expires <= local_today():
+        if expires is not None and expires <= clock.today():
             self.add_error("expires_at", _("Choose a day after today."))
         return cleaned
 
