@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "civitas.web.ops.middleware.RequestMiddleware",  # request id, access log, metrics
     "django.middleware.security.SecurityMiddleware",
     "civitas.web.ops.middleware.EndpointsMiddleware",  # /healthz /readyz /metrics
+    "civitas.web.nul.RefuseNulMiddleware",  # U+0000 in the JSON API's input: 422
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

@@ -135,3 +135,31 @@ def test_every_page_carries_a_strict_csp() -> None:
         assert directives.get("object-src") == "'none'"
         assert directives.get("frame-ancestors") == "'none'"
         assert directives.get("base-uri") == "'self'"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("query", "body", "where"),
+    [
+        ("?q=a%00b", None, "q"),
+        ("/DC-1%00", None, "the path"),
+        ("", '{"title": "a\\u0000b"}', "the request body"),
+        ("", '{"title": "a\\\\\\u0000b"}', "the request body"),
+    ],
+)
+def test_nul_characters_are_refused_by_the_json_api(query: str, body: Any, where: str) -> None:
+    """PostgreSQL cannot store U+0000: the API names the field instead of failing with a 500."""
+    client = Client()
+    if body is None:
+        answer = client.get("/api/appeals" + query)
+    else:
+        answer = client.post("/api/appeals", body, content_type="application/json")
+    assert answer.status_code == 422
+    assert answer.json()["error"]["details"]["field"] == where
+
+
+def test_a_backslash_before_u0000_is_text_not_a_nul() -> None:
+    from civitas.web.nul import _JSON_NUL
+
+    assert _JSON_NUL.search(b'{"a": "x\\\\u0000"}') is None  # the six characters \u0000
+    assert _JSON_NUL.search(b'{"a": "x\\u0000"}') is not None
