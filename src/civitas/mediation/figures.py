@@ -152,7 +152,7 @@ def parse_filters(actor: Any, params: Mapping[str, Any]) -> Filters:
             _("The figures of mediation cover an area; you have none."),
             details={"action": "disputes.figures"},
         )
-    today = timezone.localdate(clock.now())
+    today = clock.today()
     raw_to = str(params.get("to") or "").strip()
     raw_from = str(params.get("from") or "").strip()
     end = _day(raw_to, "to") if raw_to else today

@@ -8,7 +8,6 @@ from typing import Any
 
 from django import forms
 from django.db.models import Q, QuerySet
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from civitas.geo.models import Jurisdiction
@@ -234,7 +233,7 @@ class OpenRiskForm(forms.Form):
             if a.level
             else Level.YELLOW,
             "owner_unit": a.decision_unit_id,
-            "deadline": timezone.localdate(clock.now()) + timedelta(days=30),
+            "deadline": clock.today() + timedelta(days=30),
             "version": a.version,
         }
 
